@@ -1,0 +1,3 @@
+"""COMBAT-NORSE trial platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SitesConfig(AppConfig):
+    name = "combat_norse.sites"
+    label = "trial_sites"  # "sites" is django.contrib.sites' label
+    verbose_name = "Trial sites and memberships"

@@ -1,0 +1,74 @@
+"""Roles of PROTOCOL.md §11 and the policy questions the rest of the code asks about them.
+
+Which roles are masked is a setting (``COMBAT_NORSE_MASKED_ROLES``), read at call time; code
+asks :func:`is_masked`, never a hard-coded list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    SITE_COORDINATOR = "site_coordinator", "Site coordinator"
+    SITE_INVESTIGATOR = "site_investigator", "Site investigator"
+    PHARMACIST = "pharmacist", "Unblinded pharmacist"
+    OUTCOME_ASSESSOR = "outcome_assessor", "Blinded outcome assessor"
+    DATA_MANAGER = "data_manager", "Central data manager"
+    MONITOR = "monitor", "Monitor"
+    STATISTICIAN = "statistician", "Unblinded trial statistician"
+    DSMB_MEMBER = "dsmb_member", "DSMB member"
+    SPONSOR_VIEWER = "sponsor_viewer", "Sponsor/PI viewer"
+    ADMIN = "admin", "System administrator"
+
+
+# Roles whose membership is tied to one site; the others are central (all sites).
+SITE_ROLES: frozenset[str] = frozenset(
+    {Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR, Role.PHARMACIST, Role.OUTCOME_ASSESSOR,
+     Role.MONITOR}
+)  # fmt: skip
+CENTRAL_ROLES: frozenset[str] = frozenset(r.value for r in Role) - SITE_ROLES
+
+# Roles that read and write participant records (row level) at all.
+PARTICIPANT_ROLES: frozenset[str] = frozenset(
+    {Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR, Role.PHARMACIST, Role.OUTCOME_ASSESSOR,
+     Role.DATA_MANAGER, Role.MONITOR, Role.STATISTICIAN}
+)  # fmt: skip
+# Roles that see aggregates only (no participant rows).
+AGGREGATE_ROLES: frozenset[str] = frozenset({Role.DSMB_MEMBER, Role.SPONSOR_VIEWER})
+# Roles that may write participant data (monitors and statisticians read).
+WRITER_ROLES: frozenset[str] = frozenset(
+    {Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR, Role.PHARMACIST, Role.OUTCOME_ASSESSOR,
+     Role.DATA_MANAGER}
+)  # fmt: skip
+# Treating team: the only roles that may randomize (PROTOCOL.md §13).
+RANDOMIZER_ROLES: frozenset[str] = frozenset({Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR})
+
+DEFAULT_MASKED_ROLES: frozenset[str] = frozenset({Role.OUTCOME_ASSESSOR, Role.SPONSOR_VIEWER})
+# Unblinded roles and administrators must use two-factor authentication.
+DEFAULT_TWO_FACTOR_ROLES: frozenset[str] = frozenset(
+    {Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR, Role.PHARMACIST, Role.DATA_MANAGER,
+     Role.MONITOR, Role.STATISTICIAN, Role.DSMB_MEMBER, Role.ADMIN}
+)  # fmt: skip
+
+
+def masked_roles() -> frozenset[str]:
+    return frozenset(getattr(settings, "COMBAT_NORSE_MASKED_ROLES", DEFAULT_MASKED_ROLES))
+
+
+def is_masked(role: str) -> bool:
+    """True when ``role`` must never receive arm-revealing data."""
+    return role in masked_roles()
+
+
+def any_masked(roles: Iterable[str]) -> bool:
+    """True when any of ``roles`` is masked: a user is masked at a site if any role they hold
+    there (site or central) is masked (fail closed)."""
+    return any(is_masked(r) for r in roles)
+
+
+def two_factor_roles() -> frozenset[str]:
+    return frozenset(getattr(settings, "COMBAT_NORSE_TWO_FACTOR_ROLES", DEFAULT_TWO_FACTOR_ROLES))

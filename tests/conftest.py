@@ -1,0 +1,19 @@
+"""Suite-wide test configuration: the ``req`` marker is checked against the registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from combat_norse.protocol.requirements import unknown_codes
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    bad: list[str] = []
+    for item in items:
+        for mark in item.iter_markers(name="req"):
+            if not mark.args:
+                bad.append(f"{item.nodeid}: req marker without codes")
+            for code in unknown_codes(list(mark.args)):
+                bad.append(f"{item.nodeid}: unknown requirement code {code!r}")
+    if bad:
+        raise pytest.UsageError("invalid req markers:\n" + "\n".join(bad))
