@@ -17,3 +17,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 bad.append(f"{item.nodeid}: unknown requirement code {code!r}")
     if bad:
         raise pytest.UsageError("invalid req markers:\n" + "\n".join(bad))
+
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
+    """Argon2 costs ~0.2 s a hash by design; tests that are not about hashing use MD5 so the
+    suite stays fast. A test marked ``real_password_hashing`` keeps the production hashers."""
+    if request.node.get_closest_marker("real_password_hashing"):
+        return
+    settings = request.getfixturevalue("settings")
+    settings.PASSWORD_HASHERS = FAST_HASHERS

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "combat_norse.cli.protocol_cmds",
     "combat_norse.cli.power",
     "combat_norse.cli.trial_cmds",
+    "combat_norse.cli.audit_cmds",
 )
 
 

@@ -1,11 +1,14 @@
 """URL configuration."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from combat_norse.sites import views as site_views
 
 urlpatterns = [
     path("", site_views.home, name="home"),
+    path("me/", site_views.my_access, name="my_access"),
+    path("accounts/", include("combat_norse.accounts.urls")),
+    path("admin/login/", site_views.admin_login_redirect),
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,13 +34,13 @@ def test_home_page_lists_the_sites(client: Client) -> None:
     response = client.get("/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "33 active sites" in body
+    assert "33 active sites." in body
     assert "Seoul National University Hospital" in body
 
 
-def test_admin_lists_all_sites_for_a_superuser(client: Client) -> None:
+def test_admin_lists_all_sites_for_a_superuser(client: Client, verified_login: Any) -> None:
     admin = User.objects.create_superuser("root-admin", "a@example.invalid", "x" * 20)
-    client.force_login(admin)
+    verified_login(client, admin)
     response = client.get("/admin/trial_sites/site/")
     assert response.status_code == 200
     assert "33 sites" in response.content.decode()
@@ -49,3 +50,5 @@ def test_admin_requires_login(client: Client) -> None:
     response = client.get("/admin/trial_sites/site/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+    follow = client.get(response["Location"])
+    assert follow.status_code == 302 and follow["Location"].startswith("/accounts/login/")

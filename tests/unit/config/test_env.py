@@ -28,8 +28,8 @@ def test_sqlite_url_relative_to_project() -> None:
 
 
 def test_sqlite_url_absolute_path() -> None:
-    cfg = parse_database_url("sqlite:////tmp/x.sqlite3", base_dir=BASE)
-    assert cfg.name == "/tmp/x.sqlite3"
+    cfg = parse_database_url("sqlite:////srv/data/x.sqlite3", base_dir=BASE)
+    assert cfg.name == "/srv/data/x.sqlite3"
 
 
 def test_postgres_url_parts() -> None:

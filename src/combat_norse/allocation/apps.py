@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AllocationConfig(AppConfig):
+    name = "combat_norse.allocation"
+    label = "allocation"
+    verbose_name = "Randomization lists and allocations (IRT)"

@@ -1,0 +1,42 @@
+"""The audit trail in the admin: read-only (no add, change or delete, not even for superusers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from combat_norse.audit.models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "seq",
+        "occurred_at",
+        "actor_username",
+        "action",
+        "object_type",
+        "object_id",
+        "site_code",
+        "participant_ref",
+    )
+    list_filter = ("action", "site_code")
+    search_fields = ("=object_id", "=participant_ref", "=actor_username")
+    ordering = ("-seq",)
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False  # no COUNT(*) over the whole trail on every page
+    actions = None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

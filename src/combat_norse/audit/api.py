@@ -1,0 +1,320 @@
+"""Writing the audit trail: :func:`record_event`, :func:`audited_save`, :func:`audited_delete`.
+
+Every ``do_*`` action of the other apps writes through these inside its own
+``transaction.atomic()`` block, so the change and its event commit or roll back together
+(DESIGN.md principle 5)::
+
+    with transaction.atomic():
+        audited_save(consent, actor=user, reason="form version corrected",
+                     site_code=site.code, participant_ref=screening.screening_id)
+
+Concurrency. The chain needs one writer at a time: on PostgreSQL :func:`record_event` takes a
+transaction-scoped advisory lock (``pg_advisory_xact_lock``) before it reads the last event, so
+two transactions never get the same ``seq`` or ``prev_hash``; the lock is held until the
+caller's transaction ends. Take your own row locks (``select_for_update``) *before* the first
+event of a transaction and write events last, so lock order is always rows → chain. On SQLite,
+transactions are already serialized (``transaction_mode = IMMEDIATE`` in settings).
+
+Identifiers. ``participant_ref`` is a study id or screening id, never a name or a date of birth;
+values of fields that hold secrets (``password``) are written as ``"<redacted>"``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Protocol, TypeAlias, cast
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, models, router
+from django.db.models.fields.files import FieldFile
+from django.utils import timezone
+
+from combat_norse.audit.chain import GENESIS_HASH, compute_hash
+from combat_norse.audit.exceptions import ReasonRequired, TransactionRequired
+from combat_norse.audit.history import has_history, history_reason_limit
+from combat_norse.audit.models import AuditEvent
+
+# Key of the PostgreSQL advisory lock that serializes appends to the chain (any constant that no
+# other code uses; this is int.from_bytes(b"CN-AUDIT")).
+CHAIN_LOCK_KEY = 0x434E2D4155444954
+
+REDACTED = "<redacted>"
+REDACTED_FIELDS: frozenset[str] = frozenset({"password"})
+
+_ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_LIMITS = {  # field -> max length, checked here so SQLite refuses what PostgreSQL would
+    "actor_username": 150,
+    "object_type": 100,
+    "object_id": 64,
+    "site_code": 16,
+    "participant_ref": 32,
+}
+
+Actor: TypeAlias = AbstractBaseUser | AnonymousUser | None
+
+
+class AuditScoped(Protocol):
+    """Optional hook of an audited model: where the row belongs, for filtering the trail."""
+
+    def audit_scope(self) -> tuple[str | None, str | None]:
+        """Return ``(site_code, participant_ref)``."""
+        ...
+
+
+class AuditJSONEncoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder plus the field values it does not know (files, bytes, sets)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, FieldFile):
+            return o.name or None
+        if isinstance(o, bytes | bytearray | memoryview):
+            import hashlib
+
+            return "sha256:" + hashlib.sha256(bytes(o)).hexdigest()
+        if isinstance(o, set | frozenset):
+            return sorted(o, key=repr)
+        if isinstance(o, models.Model):
+            return o.pk
+        return super().default(o)
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data (strings for dates, decimals, UUIDs), as it will be stored."""
+    return json.loads(json.dumps(value, cls=AuditJSONEncoder, allow_nan=False))
+
+
+def _actor_fields(actor: Actor) -> tuple[int | None, str]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None, ""
+    user = cast(AbstractBaseUser, actor)
+    return user.pk, user.get_username()
+
+
+def _now() -> datetime:
+    """The event time: the application's clock, in UTC (one seam for tests)."""
+    return timezone.now()
+
+
+def _lock_chain(using: str) -> None:
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    elif connection.vendor != "sqlite":  # SQLite: the IMMEDIATE transaction is the lock
+        raise ImproperlyConfigured(f"audit trail: unsupported database {connection.vendor}")
+
+
+def record_event(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    changes: dict[str, Any] | None = None,
+    reason: str = "",
+    site_code: str | None = None,
+    participant_ref: str | None = None,
+) -> AuditEvent:
+    """Append one event to the chain and return it.
+
+    Must run inside the caller's ``transaction.atomic()`` (else :class:`TransactionRequired`).
+    ``obj`` gives ``object_type`` (``app_label.Model``) and ``object_id`` (its pk), and, if the
+    model defines ``audit_scope()``, the defaults of ``site_code`` and ``participant_ref``.
+    ``actor`` None (or anonymous) records a system action. ``changes`` maps a field to
+    ``[old, new]``; values are stored as JSON (dates and decimals as strings).
+    """
+    using = router.db_for_write(AuditEvent)
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise TransactionRequired(
+            "record_event() must be called inside transaction.atomic(), with the change it records"
+        )
+    if not _ACTION_RE.match(action):
+        raise ValueError(f"audit action must be a short snake_case code, got {action!r}")
+    if obj is not None:
+        if obj.pk is None:
+            raise ValueError("record_event(obj=...) needs a saved object (it has no primary key)")
+        object_type = object_type or obj._meta.label
+        object_id = obj.pk if object_id is None else object_id
+        scope = getattr(obj, "audit_scope", None)
+        if callable(scope) and (site_code is None or participant_ref is None):
+            scope_site, scope_participant = scope()
+            site_code = scope_site if site_code is None else site_code
+            participant_ref = scope_participant if participant_ref is None else participant_ref
+    actor_id, actor_username = _actor_fields(actor)
+    values: dict[str, Any] = {
+        "actor_id": actor_id,
+        "actor_username": actor_username,
+        "action": action,
+        "object_type": object_type or "",
+        "object_id": "" if object_id is None else str(object_id),
+        "site_code": site_code or "",
+        "participant_ref": participant_ref or "",
+        "changes": to_jsonable(changes or {}),
+        "reason": reason or "",
+    }
+    if not isinstance(values["changes"], dict):
+        raise TypeError("changes must be a mapping of field -> [old, new]")
+    for name, limit in _LIMITS.items():
+        if len(values[name]) > limit:
+            raise ValueError(f"audit {name} longer than {limit} characters")
+
+    _lock_chain(using)
+    last = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    event = AuditEvent(seq=seq, occurred_at=_now(), prev_hash=prev_hash, **values)
+    event.hash = compute_hash(event.hashed_fields())
+    event._append(using)
+    return event
+
+
+def _require_reason(reason: str, what: str) -> str:
+    if not reason or not reason.strip():
+        raise ReasonRequired(f"a reason is required to {what} data already saved")
+    return reason.strip()
+
+
+def _field_values(
+    instance: models.Model, fields: Iterable[models.Field[Any, Any]]
+) -> dict[str, Any]:
+    return {f.attname: f.value_from_object(instance) for f in fields}
+
+
+def _audited_fields(
+    instance: models.Model, update_fields: Iterable[str] | None
+) -> list[models.Field[Any, Any]]:
+    fields = [f for f in instance._meta.concrete_fields if not f.primary_key]
+    if update_fields is not None:
+        wanted = set(update_fields)
+        fields = [f for f in fields if f.name in wanted or f.attname in wanted]
+    return fields
+
+
+def _shown(field: models.Field[Any, Any], value: Any, redact: frozenset[str]) -> Any:
+    if value is not None and (field.name in redact or field.attname in redact):
+        return REDACTED
+    return to_jsonable(value)
+
+
+def _coerce(field: models.Field[Any, Any], value: Any) -> Any:
+    try:
+        return field.to_python(value)
+    except Exception:  # an invalid value counts as a change; save() will judge it
+        return value
+
+
+@contextmanager
+def _history_context(instance: models.Model, actor: Actor, reason: str) -> Iterator[None]:
+    """Hand actor and reason to django-simple-history for the model's historical row."""
+    if not has_history(type(instance)):
+        yield
+        return
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        instance._history_user = actor  # type: ignore[attr-defined]
+    if reason:
+        limit = history_reason_limit(type(instance))
+        instance._change_reason = reason if limit is None else reason[:limit]  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:  # a later plain save() must not inherit this actor or reason
+        for attr in ("_history_user", "_change_reason"):
+            instance.__dict__.pop(attr, None)
+
+
+def audited_save(
+    instance: models.Model,
+    *,
+    actor: Actor,
+    reason: str = "",
+    site_code: str | None = None,
+    participant_ref: str | None = None,
+    update_fields: Iterable[str] | None = None,
+    redact: Iterable[str] = (),
+) -> AuditEvent | None:
+    """Save ``instance`` and record ``create`` or ``update`` with the old → new values.
+
+    An update needs a non-blank ``reason`` (:class:`ReasonRequired`, nothing saved). The old
+    values are read from the database row, locked with ``select_for_update``. An update that
+    changes nothing saves nothing and returns ``None``. Call inside ``transaction.atomic()``.
+    """
+    using = instance._state.db or router.db_for_write(type(instance), instance=instance)
+    if not connections[using].in_atomic_block:
+        raise TransactionRequired("audited_save() must be called inside transaction.atomic()")
+    hidden = REDACTED_FIELDS | frozenset(redact)
+    manager = type(instance)._base_manager.using(using)
+
+    if instance._state.adding:
+        with _history_context(instance, actor, reason):
+            instance.save(using=using, force_insert=True)
+        changes = {
+            f.attname: [None, _shown(f, f.value_from_object(instance), hidden)]
+            for f in _audited_fields(instance, None)
+        }
+        return record_event(
+            actor=actor, action="create", obj=instance, changes=changes, reason=reason,
+            site_code=site_code, participant_ref=participant_ref,
+        )  # fmt: skip
+
+    reason = _require_reason(reason, "change")
+    fields = _audited_fields(instance, update_fields)
+    old = manager.select_for_update().get(pk=instance.pk)
+    before = _field_values(old, fields)
+    if all(_coerce(f, f.value_from_object(instance)) == before[f.attname] for f in fields):
+        return None
+    with _history_context(instance, actor, reason):
+        instance.save(using=using, update_fields=update_fields)
+    changes = {}
+    for f in fields:
+        new = _coerce(f, f.value_from_object(instance))
+        if new != before[f.attname]:
+            changes[f.attname] = [_shown(f, before[f.attname], hidden), _shown(f, new, hidden)]
+    return record_event(
+        actor=actor, action="update", obj=instance, changes=changes, reason=reason,
+        site_code=site_code, participant_ref=participant_ref,
+    )  # fmt: skip
+
+
+def audited_delete(
+    instance: models.Model,
+    *,
+    actor: Actor,
+    reason: str,
+    site_code: str | None = None,
+    participant_ref: str | None = None,
+    redact: Iterable[str] = (),
+) -> AuditEvent:
+    """Delete ``instance`` and record ``delete`` with its last values; ``reason`` is required.
+
+    Only ``instance`` is audited: trial-data models point at each other with ``PROTECT``, so a
+    delete cannot silently cascade to other trial data. Call inside ``transaction.atomic()``.
+    """
+    using = instance._state.db or router.db_for_write(type(instance), instance=instance)
+    if not connections[using].in_atomic_block:
+        raise TransactionRequired("audited_delete() must be called inside transaction.atomic()")
+    reason = _require_reason(reason, "delete")
+    if instance.pk is None:
+        raise ValueError("audited_delete() needs a saved object (it has no primary key)")
+    hidden = REDACTED_FIELDS | frozenset(redact)
+    fields = _audited_fields(instance, None)
+    old = type(instance)._base_manager.using(using).select_for_update().get(pk=instance.pk)
+    changes = {f.attname: [_shown(f, f.value_from_object(old), hidden), None] for f in fields}
+    object_type, object_id = instance._meta.label, str(instance.pk)
+    scope = getattr(instance, "audit_scope", None)
+    if callable(scope) and (site_code is None or participant_ref is None):
+        scope_site, scope_participant = scope()
+        site_code = scope_site if site_code is None else site_code
+        participant_ref = scope_participant if participant_ref is None else participant_ref
+    with _history_context(instance, actor, reason):
+        instance.delete(using=using)
+    return record_event(
+        actor=actor, action="delete", object_type=object_type, object_id=object_id,
+        changes=changes, reason=reason, site_code=site_code, participant_ref=participant_ref,
+    )  # fmt: skip

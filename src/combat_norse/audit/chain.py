@@ -1,0 +1,96 @@
+"""The hash chain: canonical JSON of an event and its SHA-256 (no database access here).
+
+Every event stores ``prev_hash`` (the ``hash`` of the event before it; 64 zeros for the first)
+and ``hash`` = hex SHA-256 of the canonical JSON of all its other fields. An edit of any field,
+a deleted event or a reordering therefore breaks the chain at the first event it touches.
+
+The canonical form must give the same bytes for the values written and for the values read back
+from either database. PostgreSQL stores ``changes`` as ``jsonb``, which reorders keys and
+rewrites numbers (``1e+20`` comes back as the integer ``100000000000000000000``), so keys are
+sorted and every number is written as its exact, normalized decimal value (``1E+20``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Context, Decimal
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+HASH_VERSION = 1  # part of every hashed document: a future format change stays verifiable
+
+# The fields that enter the hash, in the order of the model (seq and prev_hash included).
+HASHED_FIELDS: tuple[str, ...] = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "action",
+    "object_type",
+    "object_id",
+    "site_code",
+    "participant_ref",
+    "changes",
+    "reason",
+    "prev_hash",
+)
+
+
+def canonical_timestamp(value: datetime) -> str:
+    """``occurred_at`` as UTC with microseconds, e.g. ``2025-03-01T08:00:00.000000Z``."""
+    if value.tzinfo is None:
+        raise ValueError("occurred_at must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _number(value: Decimal) -> str:
+    if value == 0:
+        return "0"
+    digits = len(value.as_tuple().digits)
+    text = str(value.normalize(Context(prec=max(digits, 1))))
+    return text  # '1E+20', '1.5E-7', '123.45': valid JSON numbers
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON text of a JSON-compatible value (see the module docstring)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return _number(Decimal(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("audit values must be finite numbers")
+        return _number(Decimal(repr(value)))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=True)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        items = []
+        for key in sorted(value):
+            if not isinstance(key, str):
+                raise TypeError(f"audit JSON keys must be strings, got {type(key).__name__}")
+            items.append(json.dumps(key, ensure_ascii=True) + ":" + canonical_json(value[key]))
+        return "{" + ",".join(items) + "}"
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def event_document(fields: Mapping[str, Any]) -> str:
+    """The canonical JSON that is hashed: every field of :data:`HASHED_FIELDS` plus the version."""
+    doc: dict[str, Any] = {name: fields[name] for name in HASHED_FIELDS}
+    doc["occurred_at"] = canonical_timestamp(fields["occurred_at"])
+    doc["v"] = HASH_VERSION
+    return canonical_json(doc)
+
+
+def compute_hash(fields: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of :func:`event_document`."""
+    return hashlib.sha256(event_document(fields).encode("ascii")).hexdigest()

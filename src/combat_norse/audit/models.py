@@ -1,0 +1,133 @@
+"""The append-only, hash-chained audit trail (DESIGN.md principle 5; PROTOCOL.md §13).
+
+Events are created only by :func:`combat_norse.audit.api.record_event`. Through the ORM an event
+can be neither changed nor removed: ``save()`` of an existing row, ``delete()``, and the
+queryset's ``update()``, ``delete()``, ``bulk_update()`` and ``bulk_create()`` raise
+:class:`~combat_norse.audit.exceptions.AppendOnlyError`. On PostgreSQL a trigger also refuses
+UPDATE, DELETE and TRUNCATE of the table (migration 0002). What is done behind the application's
+back (trigger disabled by the table owner) is caught by ``combat-norse audit verify``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from combat_norse.audit.exceptions import AppendOnlyError
+
+# The vocabulary of ``AuditEvent.action``. The field is free text (a snake_case code of at most
+# 40 characters, checked by record_event), so an app can add a verb without a migration; add it
+# here with one line saying what it records. Any verb may be suffixed ``_refused``: the attempt
+# was refused by a rule or a permission and changed nothing but the trail (PROTOCOL.md §13).
+ACTIONS: dict[str, str] = {
+    "create": "a row was created (changes: field -> [null, new])",
+    "update": "a row was changed (changes: field -> [old, new]); reason required",
+    "delete": "a row was deleted (changes: field -> [old, null]); reason required",
+    "screen": "a screening record was evaluated (§3-§5)",
+    "rescreen": "a screening record was re-evaluated with new data",
+    "consent": "consent was recorded",
+    "enroll": "a participant was enrolled (study id issued)",
+    "randomization_setup": "a randomization list was generated (seed digest, design, version)",
+    "list_extend": "blocks were added to a randomization list",
+    "list_retire": "a randomization list was retired",
+    "randomize": "a participant was allocated an arm (arm-revealing: restrict who reads it)",
+    "allocation_error": "an allocation was marked as given in error",
+    "withdraw": "a participant withdrew or was withdrawn",
+    "end_follow_up": "follow-up ended",
+    "assign_assessor": "an outcome assessor was assigned to a participant",
+    "record_unmasking": "an assessor reported learning a participant's arm (§11)",
+    "unmask": "a masked user was unmasked on purpose (§11: reason, re-authentication)",
+    "outcome": "an outcome assessment was recorded",
+    "login": "a user signed in",
+    "login_failed": "a sign-in failed (no password or participant data recorded)",
+    "logout": "a user signed out",
+    "membership_change": "a role or site grant was added or removed",
+    "export": "data left the system as a file (what, filters)",
+}
+
+APPEND_ONLY_MESSAGE = "the audit trail is append-only: events are created by record_event()"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """A queryset that refuses every bulk write."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError(APPEND_ONLY_MESSAGE)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(APPEND_ONLY_MESSAGE)
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AppendOnlyError(APPEND_ONLY_MESSAGE)
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+        raise AppendOnlyError(APPEND_ONLY_MESSAGE)
+
+    def _raw_delete(self, *args: Any, **kwargs: Any) -> int:
+        raise AppendOnlyError(APPEND_ONLY_MESSAGE)
+
+
+AuditEventManager = models.Manager.from_queryset(AuditEventQuerySet)
+
+
+class AuditEvent(models.Model):
+    """One event of the trail. ``seq`` is the primary key and the gap-free chain position."""
+
+    seq = models.PositiveBigIntegerField(primary_key=True, editable=False)
+    occurred_at = models.DateTimeField(editable=False, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # users who acted are deactivated, never deleted
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    actor_username = models.CharField(max_length=150, blank=True, editable=False)
+    action = models.CharField(max_length=40, editable=False, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True, editable=False)
+    object_id = models.CharField(max_length=64, blank=True, editable=False)
+    site_code = models.CharField(max_length=16, blank=True, editable=False)  # "" = none
+    participant_ref = models.CharField(max_length=32, blank=True, editable=False)  # "" = none
+    changes = models.JSONField(default=dict, blank=True, editable=False)
+    reason = models.TextField(blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    objects = AuditEventManager()
+
+    class Meta:
+        ordering = ("seq",)
+        base_manager_name = "objects"
+        default_permissions = ("view",)
+        indexes = (
+            models.Index(fields=["site_code", "occurred_at"], name="audit_site_time"),
+            models.Index(fields=["participant_ref", "occurred_at"], name="audit_participant_time"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        )
+        constraints = (
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="audit_seq_positive"),
+        )
+
+    def __str__(self) -> str:
+        who = self.actor_username or "system"
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id} by {who}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        raise AppendOnlyError(APPEND_ONLY_MESSAGE)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(APPEND_ONLY_MESSAGE)
+
+    def _append(self, using: str) -> None:
+        """Insert this new event; only record_event() calls it, under the chain lock."""
+        if not self._state.adding:
+            raise AppendOnlyError(APPEND_ONLY_MESSAGE)
+        models.Model.save(self, force_insert=True, using=using)
+
+    def hashed_fields(self) -> dict[str, Any]:
+        from combat_norse.audit.chain import HASHED_FIELDS
+
+        return {name: getattr(self, name) for name in HASHED_FIELDS}

@@ -1,0 +1,132 @@
+"""``combat-norse audit verify`` and ``combat-norse audit export`` (PROTOCOL.md §13).
+
+``verify`` prints ``{"ok": true, "events": N}`` (exit 0) or ``{"ok": false, "first_bad_event":
+SEQ, "reason": ...}`` (exit 1). ``export`` writes the trail as CSV, streamed, to ``--output``
+(``-``: standard output, nothing else printed); with a file it prints ``{"output", "rows"}``.
+Options are checked before the database is touched; a bad value is exit 2 with one line naming
+the option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from combat_norse.cli.common import EXIT_FAILED_CHECK, EXIT_OK, BadInput, emit_json
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "combat_norse.config.settings")
+    import django
+
+    django.setup()
+
+
+def parse_bound(option: str, raw: str, *, end: bool) -> datetime:
+    """``YYYY-MM-DD`` (a UTC day; ``--until`` includes the whole day) or an ISO 8601 datetime
+    with an offset. Returns an aware datetime: inclusive start, or exclusive end."""
+    text = raw.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            return moment + timedelta(days=1) if end else moment
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(
+            f"{option}: {raw!r} is not a date (YYYY-MM-DD) or ISO 8601 datetime"
+        ) from None
+    if moment.tzinfo is None:
+        raise BadInput(f"{option}: datetime {raw!r} needs a UTC offset, e.g. 2025-03-01T08:00Z")
+    return moment
+
+
+def _chunk_size(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    _setup_django()
+    from combat_norse.audit.verify import verify_chain
+
+    result = verify_chain(chunk_size=args.chunk_size)
+    emit_json(result.as_json())
+    return EXIT_OK if result.ok else EXIT_FAILED_CHECK
+
+
+def _known_site(code: str) -> bool:
+    from combat_norse.sites.models import Site
+
+    return bool(Site.objects.filter(code=code).exists())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    since = parse_bound("--since", args.since, end=False) if args.since else None
+    until = parse_bound("--until", args.until, end=True) if args.until else None
+    if since is not None and until is not None and until <= since:
+        raise BadInput("--until: must be after --since")
+    if args.participant is not None and not args.participant.strip():
+        raise BadInput("--participant: empty reference")
+    output: str = args.output
+    if output != "-" and not Path(output).resolve().parent.is_dir():
+        raise BadInput(f"--output: directory of {output} does not exist")
+
+    _setup_django()
+    from combat_norse.audit.export import ExportFilter, write_csv
+
+    if args.site is not None and not _known_site(args.site):
+        raise BadInput(f"--site: unknown site code {args.site!r}")
+    flt = ExportFilter(
+        since=since, until=until, site_code=args.site, participant_ref=args.participant
+    )
+    if output == "-":
+        try:
+            write_csv(sys.stdout, flt, chunk_size=args.chunk_size)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (`| head`): quiet, not a traceback
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return EXIT_FAILED_CHECK
+        return EXIT_OK
+
+    target = Path(output)
+    # Write next to the target and rename at the end: a failed export leaves no half file.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.resolve().parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            rows = write_csv(fh, flt, chunk_size=args.chunk_size)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    emit_json({"output": str(target), "rows": rows})
+    return EXIT_OK
+
+
+def register(subparsers: Any) -> None:
+    audit = subparsers.add_parser("audit", help="verify or export the audit trail")
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+
+    verify = sub.add_parser("verify", help="check the hash chain; exit 1 names the first bad event")
+    verify.add_argument("--chunk-size", type=_chunk_size, default=2000, help=argparse.SUPPRESS)
+    verify.set_defaults(func=cmd_verify)
+
+    export = sub.add_parser("export", help="write the trail as CSV (streamed)")
+    export.add_argument("--output", "-o", default="-", help="file to write, or - (default)")
+    export.add_argument("--since", help="from this UTC date (YYYY-MM-DD) or ISO datetime")
+    export.add_argument("--until", help="up to and including this UTC date, or before a datetime")
+    export.add_argument("--site", help="only events of this site code")
+    export.add_argument("--participant", help="only events of this study or screening id")
+    export.add_argument("--chunk-size", type=_chunk_size, default=2000, help=argparse.SUPPRESS)
+    export.set_defaults(func=cmd_export)

@@ -1,0 +1,459 @@
+"""Trial-operation commands of PROTOCOL.md §13 (Django-backed; set up lazily per call).
+
+Participant operations take ``--as USERNAME`` and run with that user's memberships; they are
+audited as theirs. Exit status 0 done, 2 bad input, 3 refused (``refused: ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from combat_norse.cli.common import BadInput, Refused, emit_json, read_json_source, warn
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "combat_norse.config.settings")
+    import django
+
+    django.setup()
+
+
+def _user(username: str) -> Any:
+    from django.contrib.auth.models import User
+
+    try:
+        return User.objects.get(username=username, is_active=True)
+    except User.DoesNotExist:
+        raise BadInput(f"as: unknown or inactive user {username!r}") from None
+
+
+# ---------------------------------------------------------------- sites, users
+def cmd_sites(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.sites.access import access_sites
+
+    emit_json({"sites": [s.as_json() for s in access_sites()]})
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.sites.actions import UserSetupError, do_add_user
+
+    try:
+        created = do_add_user(args.name, args.role, args.site or ())
+    except UserSetupError as exc:
+        raise BadInput(str(exc)) from None
+    if created.one_time_password:
+        sys.stderr.write(f"one-time password for {created.user.username}: "
+                         f"{created.one_time_password}\n")  # fmt: skip
+    else:
+        sys.stderr.write(f"{created.user.username} existed; membership added, password unchanged\n")
+    emit_json({"username": created.user.username, "role": created.role,
+               "sites": list(created.sites)})  # fmt: skip
+    return 0
+
+
+class _translate:  # a context manager, named for how it reads at the call site
+    """Turn the domain's exceptions into the CLI contract (exit 2 bad input, 3 refused)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None:
+            return False
+        from combat_norse.participants.access import NotFound
+        from combat_norse.participants.actions import BadRequest
+        from combat_norse.participants.actions import Refused as DomainRefused
+        from combat_norse.protocol import RecordError
+        from combat_norse.sites.access import AccessDenied, UnknownSite
+
+        if isinstance(exc, DomainRefused):
+            raise Refused(str(exc)) from None
+        if isinstance(exc, AccessDenied):
+            raise Refused(exc.reason) from None
+        if isinstance(exc, RecordError | BadRequest):
+            raise BadInput(str(exc)) from None
+        if isinstance(exc, NotFound):
+            raise BadInput(f"unknown {exc}") from None
+        if isinstance(exc, UnknownSite):
+            raise BadInput(f"site: unknown site code {exc}") from None
+        return False
+
+
+def _site(code: str) -> Any:
+    from combat_norse.sites.access import access_site
+
+    with _translate():
+        return access_site(code)
+
+
+def _password(args: argparse.Namespace) -> str:
+    """Re-authentication: the password from standard input (--password-stdin) or a prompt."""
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password (re-authentication): ")
+    raise BadInput("password: re-authentication needed; use --password-stdin")
+
+
+# ---------------------------------------------------------------- participants
+def cmd_screening_add(args: argparse.Namespace) -> int:
+    data = read_json_source(args.file)
+    setup_django()
+    from combat_norse.participants.actions import do_screen
+
+    actor = _user(args.as_user)
+    site = _site(args.site)
+    with _translate():
+        entry, warnings = do_screen(actor, site, data)
+    for w in warnings:
+        warn(w)
+    emit_json({**entry.result_json(), "screening_id": entry.screening_id, "site": site.code})
+    return 0
+
+
+def cmd_screening_update(args: argparse.Namespace) -> int:
+    data = read_json_source(args.file)
+    setup_django()
+    from combat_norse.participants.access import screening_by_id
+    from combat_norse.participants.actions import do_rescreen
+
+    actor = _user(args.as_user)
+    with _translate():
+        entry = screening_by_id(args.screening_id)
+        entry, warnings = do_rescreen(actor, entry, data, reason=args.reason)
+    for w in warnings:
+        warn(w)
+    emit_json({**entry.result_json(), "screening_id": entry.screening_id, "site": entry.site.code})
+    return 0
+
+
+def cmd_consent_add(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.access import screening_by_id
+    from combat_norse.participants.actions import do_record_consent
+
+    actor = _user(args.as_user)
+    optional = [v for v in (args.optional or "").split(",") if v.strip()]
+    with _translate():
+        entry = screening_by_id(args.screening_id)
+        consent = do_record_consent(actor, entry, signer=args.signer,
+                                    form_version=args.form_version, optional=optional)  # fmt: skip
+    emit_json({"consent_id": consent.pk, "screening_id": entry.screening_id,
+               "signer": consent.signer, "form_version": consent.form_version,
+               "optional": list(consent.optional)})  # fmt: skip
+    return 0
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.access import screening_by_id
+    from combat_norse.participants.actions import do_enroll
+
+    actor = _user(args.as_user)
+    with _translate():
+        entry = screening_by_id(args.screening_id)
+        participant = do_enroll(actor, entry, observational_reason=args.observational_reason or "")
+    emit_json({"study_id": participant.study_id, "cohort": participant.cohort,
+               "site": participant.site.code})  # fmt: skip
+    return 0
+
+
+def cmd_withdraw(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.actions import do_withdraw
+
+    actor = _user(args.as_user)
+    with _translate():
+        participant = _participant_for_attempt(actor, args.study_id, "withdraw")
+        w = do_withdraw(actor, participant, scope=args.scope, reason=args.reason)
+    emit_json({"study_id": participant.study_id, "scope": w.scope,
+               "effective_at": w.effective_at.isoformat()})  # fmt: skip
+    return 0
+
+
+# ---------------------------------------------------------------- randomization
+def cmd_randomization_setup(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.allocation.actions import do_setup_list
+
+    actor = _user(args.as_user)
+    with _translate():
+        rlist = do_setup_list(actor, design=args.design, seed=args.seed,
+                              environment=args.environment,
+                              blocks_per_stratum=args.blocks_per_stratum)  # fmt: skip
+    if rlist.environment == "production" and rlist.seed < 2**32:
+        warn("a seed below 2^32 can be guessed by trying them all; prefer a random 63-bit seed")
+    emit_json({"list_id": rlist.pk, "design": rlist.design, "seed": rlist.seed,
+               "algorithm_version": rlist.algorithm_version})  # fmt: skip
+    return 0
+
+
+def cmd_randomization_extend(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.allocation.actions import active_list, do_extend_list
+
+    actor = _user(args.as_user)
+    rlist = active_list(args.environment)
+    if rlist is None:
+        raise BadInput("environment: no active list")
+    with _translate():
+        added = do_extend_list(actor, rlist, stratum=args.stratum, n_blocks=args.blocks,
+                               reason=args.reason)  # fmt: skip
+    emit_json({"list_id": rlist.pk, "stratum": args.stratum, "slots_added": added})
+    return 0
+
+
+def cmd_randomization_balance(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.allocation.actions import balance_report
+
+    actor = _user(args.as_user)
+    with _translate():
+        emit_json(balance_report(actor))
+    return 0
+
+
+def cmd_randomization_verify(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.allocation.actions import active_list, verify_stored_list
+
+    actor = _user(args.as_user)
+    rlist = active_list(args.environment)
+    if rlist is None:
+        raise BadInput("environment: no active list")
+    with _translate():
+        problems = verify_stored_list(actor, rlist)
+    emit_json({"list_id": rlist.pk, "ok": not problems, "problems": problems[:100]})
+    return 0 if not problems else 1
+
+
+def cmd_randomize(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.allocation.actions import do_randomize
+
+    actor = _user(args.as_user)
+    with _translate():
+        participant = _participant_for_attempt(actor, args.study_id, "randomize")
+        allocation = do_randomize(actor, participant)
+    emit_json({"study_id": participant.study_id,
+               "randomized_at": allocation.randomized_at.isoformat(),
+               "code": allocation.code, "arm": allocation.arm})  # fmt: skip
+    return 0
+
+
+def _participant_for_attempt(actor: Any, study_id: str, action: str) -> Any:
+    """The participant for an action whose permission check (and its audited refusal) is the
+    action's own: existence is checked here, site and role in the ``do_*`` function."""
+    del actor, action
+    from combat_norse.participants.access import NotFound, participant_by_study_id
+
+    try:
+        return participant_by_study_id(study_id)
+    except NotFound:
+        raise BadInput(f"study_id: unknown participant {study_id!r}") from None
+
+
+def cmd_mark_error(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.allocation.actions import do_mark_allocation_error
+
+    actor = _user(args.as_user)
+    password = _password(args)
+    with _translate():
+        participant = _participant_for_attempt(actor, args.study_id, "allocation_error")
+        allocation = do_mark_allocation_error(actor, participant, reason=args.reason,
+                                              password=password)  # fmt: skip
+    emit_json({"study_id": participant.study_id, "in_error": allocation.in_error,
+               "reason": allocation.error_reason})  # fmt: skip
+    return 0
+
+
+def cmd_unmask(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.actions import do_unmask
+
+    actor = _user(args.as_user)
+    password = _password(args)
+    with _translate():
+        participant = _participant_for_attempt(actor, args.study_id, "unmask")
+        unmasking, arm = do_unmask(actor, participant, reason=args.reason, password=password)
+    emit_json({"study_id": participant.study_id, "unmasking_id": unmasking.pk, "arm": arm})
+    return 0
+
+
+def cmd_unmasking_record(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.access import access_participant
+    from combat_norse.participants.actions import do_record_assessor_unmasked
+
+    actor = _user(args.as_user)
+    assessor = _user(args.assessor)
+    with _translate():
+        participant = access_participant(actor, args.study_id)
+        u = do_record_assessor_unmasked(actor, participant, assessor, how=args.how)
+    emit_json({"unmasking_id": u.pk, "study_id": participant.study_id,
+               "assessor": assessor.username, "kind": u.kind})  # fmt: skip
+    return 0
+
+
+def cmd_unmasking_report(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.actions import unmasking_report
+
+    actor = _user(args.as_user)
+    with _translate():
+        emit_json({"unmaskings": unmasking_report(actor)})
+    return 0
+
+
+def cmd_clocks(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.actions import expire_unrandomized
+
+    emit_json({"moved_to_observational": expire_unrandomized()})
+    return 0
+
+
+def _as(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as", dest="as_user", required=True, metavar="USERNAME",
+                   help="run with this user's memberships (audited as theirs)")  # fmt: skip
+
+
+def _seed(value: str) -> int:
+    try:
+        seed = int(value, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError("seed: a whole number") from None
+    if not 0 <= seed < 2**63:
+        raise argparse.ArgumentTypeError("seed: from 0 to 2^63-1")
+    return seed
+
+
+def _register_participants(sub: Any) -> None:
+    screening = sub.add_parser("screening", help="the screening log")
+    ss = screening.add_subparsers(dest="screening_command", required=True)
+    p = ss.add_parser("add", help="screen a patient (PROTOCOL.md §3-§5)")
+    p.add_argument("file", help="screening record JSON (- for stdin)")
+    p.add_argument("--site", required=True)
+    _as(p)
+    p.set_defaults(func=cmd_screening_add)
+    p = ss.add_parser("update", help="re-screen with new data (earlier decisions are kept)")
+    p.add_argument("screening_id")
+    p.add_argument("file")
+    p.add_argument("--reason", default="")
+    _as(p)
+    p.set_defaults(func=cmd_screening_update)
+
+    consent = sub.add_parser("consent", help="consent records")
+    cs = consent.add_subparsers(dest="consent_command", required=True)
+    p = cs.add_parser("add", help="record a signed consent")
+    p.add_argument("screening_id")
+    p.add_argument("--signer", required=True, choices=["patient", "lar"])
+    p.add_argument("--form-version", required=True)
+    p.add_argument("--optional", default="", help="interview,annual_followup,biosamples")
+    _as(p)
+    p.set_defaults(func=cmd_consent_add)
+
+    p = sub.add_parser("enroll", help="enroll a screened, consented patient")
+    p.add_argument("screening_id")
+    p.add_argument("--observational-reason", default="",
+                   help="enroll a randomized-cohort candidate observationally, saying why")
+    _as(p)
+    p.set_defaults(func=cmd_enroll)
+
+    p = sub.add_parser("withdraw", help="record a withdrawal")
+    p.add_argument("study_id")
+    p.add_argument("--scope", required=True,
+                   choices=["stop_treatment", "stop_follow_up", "stop_all_data"])
+    p.add_argument("--reason", required=True)
+    _as(p)
+    p.set_defaults(func=cmd_withdraw)
+
+    p = sub.add_parser("clocks", help="run the periodic clocks (day-8 cohort move)")
+    p.set_defaults(func=cmd_clocks)
+
+
+def _register_randomization(sub: Any) -> None:
+    rnd = sub.add_parser("randomization", help="randomization lists (statistician)")
+    rs = rnd.add_subparsers(dest="randomization_command", required=True)
+    p = rs.add_parser("setup", help="generate a list from a recorded seed")
+    p.add_argument("--design", required=True, choices=["permuted_blocks", "minimization"])
+    p.add_argument("--seed", required=True, type=_seed)
+    p.add_argument("--environment", choices=["production", "test"], default=None)
+    p.add_argument("--blocks-per-stratum", type=int, default=60)
+    _as(p)
+    p.set_defaults(func=cmd_randomization_setup)
+    p = rs.add_parser("extend", help="add blocks to a stratum (audited)")
+    p.add_argument("--stratum", required=True)
+    p.add_argument("--blocks", required=True, type=int)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--environment", choices=["production", "test"], default=None)
+    _as(p)
+    p.set_defaults(func=cmd_randomization_extend)
+    p = rs.add_parser("balance", help="allocations by arm per stratum and site")
+    _as(p)
+    p.set_defaults(func=cmd_randomization_balance)
+    p = rs.add_parser("verify", help="regenerate the list from its seed and compare")
+    p.add_argument("--environment", choices=["production", "test"], default=None)
+    _as(p)
+    p.set_defaults(func=cmd_randomization_verify)
+
+    p = sub.add_parser("randomize", help="allocate an arm (treating team)")
+    p.add_argument("study_id")
+    _as(p)
+    p.set_defaults(func=cmd_randomize)
+
+    alloc = sub.add_parser("allocation", help="allocation corrections")
+    als = alloc.add_subparsers(dest="allocation_command", required=True)
+    p = als.add_parser("mark-error", help="mark an allocation made in error (re-authenticates)")
+    p.add_argument("study_id")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--password-stdin", action="store_true")
+    _as(p)
+    p.set_defaults(func=cmd_mark_error)
+
+    p = sub.add_parser("unmask", help="deliberate unmasking of a masked user (re-authenticates)")
+    p.add_argument("study_id")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--password-stdin", action="store_true")
+    _as(p)
+    p.set_defaults(func=cmd_unmask)
+
+    um = sub.add_parser("unmasking", help="assessor unmasking records")
+    ums = um.add_subparsers(dest="unmasking_command", required=True)
+    p = ums.add_parser("record", help="an assessor learned a participant's arm")
+    p.add_argument("study_id")
+    p.add_argument("--assessor", required=True)
+    p.add_argument("--how", required=True)
+    _as(p)
+    p.set_defaults(func=cmd_unmasking_record)
+    p = ums.add_parser("report", help="unmaskings and outcome entries assessed unmasked")
+    _as(p)
+    p.set_defaults(func=cmd_unmasking_report)
+
+
+def _register_sites(sub: Any) -> None:
+    p = sub.add_parser("sites", help="list the trial sites")
+    p.set_defaults(func=cmd_sites)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    p = user_sub.add_parser("add", help="create a user with a role (one-time password on stderr)")
+    p.add_argument("name")
+    p.add_argument("--role", required=True)
+    p.add_argument("--site", action="append", help="site code (repeat for several)")
+    p.set_defaults(func=cmd_user_add)
+
+
+def register(sub: Any) -> None:
+    _register_sites(sub)
+    _register_participants(sub)
+    _register_randomization(sub)

@@ -1,0 +1,142 @@
+"""``access_*``: every read of participant data, scoped to the user's sites and roles.
+
+Lookups by identifier distinguish "no such record" (:class:`NotFound`) from "exists at a site
+you do not hold" (``AccessDenied("other site")``) so the command line can answer per §13; web
+views turn both into 404 so that existence does not leak across sites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef, QuerySet
+
+from combat_norse.participants.models import (
+    AssessorAssignment,
+    Participant,
+    ScreeningEntry,
+    Unmasking,
+    UnmaskingKind,
+)
+from combat_norse.sites.access import AccessDenied, Scope, scope_for
+from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
+
+
+class NotFound(LookupError):
+    """No record with that identifier."""
+
+
+def _scope(user: User | Scope) -> Scope:
+    return user if isinstance(user, Scope) else scope_for(user)
+
+
+def access_screenings(
+    user: User | Scope,
+    roles: Iterable[str] = PARTICIPANT_ROLES,
+) -> QuerySet[ScreeningEntry]:
+    """Screening entries at the sites where the user holds one of ``roles``. Outcome assessors
+    never see the screening log (it is not theirs to assess)."""
+    scope = _scope(user)
+    wanted = frozenset(roles) - {Role.OUTCOME_ASSESSOR}
+    if not scope.has_role(wanted):
+        return ScreeningEntry.unscoped.none()
+    return ScreeningEntry.unscoped.filter(scope.site_q(wanted)).select_related("site")
+
+
+def access_screening(
+    user: User | Scope, screening_id: str, *, roles: Iterable[str] = PARTICIPANT_ROLES
+) -> ScreeningEntry:
+    scope = _scope(user)
+    try:
+        entry = ScreeningEntry.unscoped.select_related("site").get(
+            screening_id=screening_id.strip().upper()
+        )
+    except ScreeningEntry.DoesNotExist:
+        raise NotFound(f"screening {screening_id}") from None
+    scope.require(
+        entry.site_id, roles=frozenset(roles) - {Role.OUTCOME_ASSESSOR}, action="screening"
+    )
+    return entry
+
+
+def _assessor_only_at(scope: Scope, site_id: int, roles: frozenset[str]) -> bool:
+    held = scope.roles_at(site_id) & roles
+    return held == {Role.OUTCOME_ASSESSOR}
+
+
+def access_participants(
+    user: User | Scope,
+    roles: Iterable[str] = PARTICIPANT_ROLES,
+) -> QuerySet[Participant]:
+    """Participants the user may read: site roles at their sites; an outcome assessor only the
+    participants assigned to them; central participant roles everywhere."""
+    scope = _scope(user)
+    wanted = frozenset(roles)
+    if not scope.has_role(wanted):
+        return Participant.unscoped.none()
+    qs = Participant.unscoped.filter(scope.site_q(wanted)).select_related("site")
+    other_roles = wanted - {Role.OUTCOME_ASSESSOR}
+    full_sites = scope.site_ids_with(other_roles)
+    if full_sites is None:
+        return qs
+    assigned = AssessorAssignment.unscoped.filter(
+        participant=OuterRef("pk"), assessor_id=scope.user_id, active=True
+    )
+    return qs.filter(site_id__in=sorted(full_sites)) | qs.filter(Exists(assigned))
+
+
+def access_participant(
+    user: User | Scope, study_id: str, *, roles: Iterable[str] = PARTICIPANT_ROLES
+) -> Participant:
+    """One participant by study id, checked against site, role and assessor assignment."""
+    scope = _scope(user)
+    wanted = frozenset(roles)
+    try:
+        participant = Participant.unscoped.select_related("site", "screening").get(
+            study_id=study_id.strip().upper()
+        )
+    except Participant.DoesNotExist:
+        raise NotFound(f"participant {study_id}") from None
+    scope.require(participant.site_id, roles=wanted, action="participant")
+    if _assessor_only_at(scope, participant.site_id, wanted) and not (
+        AssessorAssignment.unscoped.filter(
+            participant=participant, assessor_id=scope.user_id, active=True
+        ).exists()
+    ):
+        raise AccessDenied("role", "participant not assigned to this assessor")
+    return participant
+
+
+def may_see_arm(user: User | Scope, participant: Participant) -> bool:
+    """False for masked roles at the participant's site, unless the user was deliberately
+    unmasked for this participant; aggregate-only roles never read rows at all."""
+    scope = _scope(user)
+    if not scope.can_read_participants_at(participant.site_id):
+        return False
+    if not scope.is_masked_at(participant.site_id):
+        return True
+    return Unmasking.unscoped.filter(
+        participant=participant, user_id=scope.user_id, kind=UnmaskingKind.DELIBERATE
+    ).exists()
+
+
+def screening_by_id(screening_id: str) -> ScreeningEntry:
+    """Existence lookup for a ``do_*`` action that performs (and audits) its own site and role
+    check; never hand the result to a caller without that check."""
+    try:
+        return ScreeningEntry.unscoped.select_related("site").get(
+            screening_id=screening_id.strip().upper()
+        )
+    except ScreeningEntry.DoesNotExist:
+        raise NotFound(f"screening {screening_id}") from None
+
+
+def participant_by_study_id(study_id: str) -> Participant:
+    """Existence lookup for a ``do_*`` action that performs (and audits) its own checks."""
+    try:
+        return Participant.unscoped.select_related("site", "screening").get(
+            study_id=study_id.strip().upper()
+        )
+    except Participant.DoesNotExist:
+        raise NotFound(f"participant {study_id}") from None

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ParticipantsConfig(AppConfig):
+    name = "combat_norse.participants"
+    label = "participants"
+    verbose_name = "Participants: screening, consent, enrollment"

@@ -1,0 +1,85 @@
+"""Arm-revealing data: the model-level mark and the redaction every output applies.
+
+A trial-data model declares what in it reveals the randomized arm::
+
+    class Allocation(models.Model):
+        arm_revealing = ArmRevealing(record=True)                # the whole record
+    class DoseRecord(models.Model):
+        arm_revealing = ArmRevealing(fields={"drug"})          # some fields
+    class AdverseEvent(models.Model):
+        arm_revealing = ArmRevealing(text_fields={"description"})  # when the text names a drug
+    class Visit(models.Model):
+        arm_revealing = NOT_ARM_REVEALING                      # nothing (an explicit choice)
+
+A system check (``combat_norse.E001``) fails start-up when a model of a trial-data app has no
+declaration, so a new model cannot be forgotten. Output code (pages, API, exports, e-mails)
+calls :func:`redact_values` or :func:`readable_records` with the reader's masking status.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MASKED = "[masked]"
+
+# Brand and generic names (case-insensitive, whole words) that reveal the arm in free text.
+DRUG_NAME_PATTERN = re.compile(
+    r"\b(anakinra|kineret|tocilizumab|actemra|roactemra|tyenne|tofidence|avtozma)\b",
+    re.IGNORECASE,
+)
+
+
+def mentions_drug(text: object) -> bool:
+    """True when ``text`` names either study drug by a generic or brand name."""
+    return isinstance(text, str) and bool(DRUG_NAME_PATTERN.search(text))
+
+
+@dataclass(frozen=True)
+class ArmRevealing:
+    fields: frozenset[str] = frozenset()
+    record: bool = False
+    text_fields: frozenset[str] = frozenset()
+
+    def __init__(self, fields: Iterable[str] = (), record: bool = False,
+                 text_fields: Iterable[str] = ()) -> None:  # fmt: skip
+        object.__setattr__(self, "fields", frozenset(fields))
+        object.__setattr__(self, "record", record)
+        object.__setattr__(self, "text_fields", frozenset(text_fields))
+
+    @property
+    def reveals_anything(self) -> bool:
+        return self.record or bool(self.fields) or bool(self.text_fields)
+
+
+NOT_ARM_REVEALING = ArmRevealing()
+
+# Django apps whose models hold participant data and must declare ``arm_revealing``.
+TRIAL_DATA_APPS: tuple[str, ...] = ("participants", "allocation", "crf", "safety")
+
+
+def declaration_of(model: type) -> ArmRevealing | None:
+    value = getattr(model, "arm_revealing", None)
+    return value if isinstance(value, ArmRevealing) else None
+
+
+def redact_values(model: type, values: Mapping[str, Any], *, masked: bool) -> dict[str, Any] | None:
+    """Return ``values`` with arm-revealing content replaced by :data:`MASKED` for a masked
+    reader; ``None`` when the whole record is arm-revealing. Unmasked readers get a copy."""
+    declared = declaration_of(model)
+    if declared is None:
+        raise TypeError(f"{model.__name__} has no arm_revealing declaration")
+    out = dict(values)
+    if not masked:
+        return out
+    if declared.record:
+        return None
+    for name in declared.fields:
+        if name in out:
+            out[name] = MASKED
+    for name in declared.text_fields:
+        if name in out and mentions_drug(out[name]):
+            out[name] = MASKED
+    return out

@@ -1,0 +1,103 @@
+"""Personas and tampering helpers for the audit-trail tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection, transaction
+
+from combat_norse.audit.api import record_event
+from combat_norse.audit.models import AuditEvent
+from combat_norse.sites.models import Site
+
+TABLE = AuditEvent._meta.db_table
+ROW_TRIGGER = "audit_auditevent_no_update_delete"
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    """A site coordinator who writes trial data."""
+    return User.objects.create_user("alice", password=None)
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    """A central data manager who corrects data."""
+    return User.objects.create_user("bob", password=None)
+
+
+@pytest.fixture
+def sites(db: None) -> None:
+    """The sites the tests name (a transactional test's flush removes the migration's rows)."""
+    for code, tz in (
+        ("YNH", "America/New_York"),
+        ("BAR", "America/Phoenix"),
+        ("CCO", "America/Denver"),
+    ):
+        Site.objects.get_or_create(
+            code=code,
+            defaults={"name": code, "city": "-", "country": "United States", "country_code": "US",
+                      "timezone": tz, "region": "north_america"},
+        )  # fmt: skip
+
+
+@pytest.fixture
+def ward(db: None) -> Group:
+    """Stand-in for a trial-data row (participant models live in another app)."""
+    return Group.objects.create(name="ward-7")
+
+
+@pytest.fixture
+def make_events(alice: User) -> Callable[[int], list[AuditEvent]]:
+    """Append ``n`` events by Alice in one transaction."""
+
+    def make(n: int) -> list[AuditEvent]:
+        with transaction.atomic():
+            return [
+                record_event(
+                    actor=alice,
+                    action="update",
+                    object_type="auth.Group",
+                    object_id=i,
+                    changes={"name": [f"n{i}", f"n{i + 1}"]},
+                    reason=f"correction {i}",
+                    site_code="YNH",
+                    participant_ref=f"YNH-{i:03d}",
+                )
+                for i in range(1, n + 1)
+            ]
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _skip_postgres_only(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+
+
+@contextmanager
+def _behind_the_back() -> Iterator[Callable[..., int]]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks: ALTER may run
+            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {ROW_TRIGGER}")
+
+        def run(sql: str, params: list[Any] | None = None) -> int:
+            cursor.execute(sql, params or [])
+            return int(cursor.rowcount)
+
+        yield run
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {ROW_TRIGGER}")
+
+
+@pytest.fixture
+def behind_the_back(db: None) -> Callable[[], Any]:
+    """Raw SQL on the audit table as its owner would run it: on PostgreSQL the append-only
+    trigger is disabled first (inside the test's transaction, so the rollback restores it)."""
+    return _behind_the_back
