@@ -1,0 +1,152 @@
+"""The IRT's rules: list set-up and extension by the statistician, alerts before a stratum
+runs out, corrections that never delete, the balance report, and minimization."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core import mail
+
+from combat_norse.allocation.actions import (
+    active_list,
+    balance_report,
+    do_extend_list,
+    do_mark_allocation_error,
+    do_randomize,
+    do_retire_list,
+    do_setup_list,
+    verify_stored_list,
+)
+from combat_norse.allocation.models import Allocation, ListAlert, ListSlot
+from combat_norse.audit.models import AuditEvent
+from combat_norse.participants.actions import Refused
+from combat_norse.randomization import replay_minimization
+from combat_norse.randomization.minimization import default_minimization_config
+
+pytestmark = [pytest.mark.django_db, pytest.mark.req("#10", "§6")]
+PASSWORD = "correct horse battery staple 42"
+
+
+def test_list_matches_its_seed_and_the_audit_holds_only_the_seed_digest(
+    personas: Any, production_list: Any
+) -> None:
+    assert verify_stored_list(personas.statistician, production_list) == []
+    event = AuditEvent.objects.get(action="randomization_setup")
+    assert str(production_list.seed) not in str(event.changes)
+    assert len(event.changes["seed_sha256"][1]) == 64
+    ListSlot.unscoped.filter(randomization_list=production_list, sequence=1,
+                             stratum="adult/early").update(arm="tampered")
+    problems = verify_stored_list(personas.statistician, production_list)
+    assert problems and "adult/early" in problems[0]
+
+
+def test_statistician_is_alerted_once_before_a_stratum_runs_out_and_extension_is_audited(
+    personas: Any, enroll: Callable[..., Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=77,
+                          blocks_per_stratum=2)  # 4 to 8 slots per stratum
+    rlist.parameters["alert_threshold"] = 3
+    rlist.save(update_fields=["parameters"])
+    capacity = ListSlot.unscoped.filter(randomization_list=rlist, stratum="adult/early").count()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(capacity - 3):
+            do_randomize(personas.coord, enroll())
+    assert ListAlert.unscoped.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        do_randomize(personas.coord, enroll())  # below the threshold again: no second alert
+    assert ListAlert.unscoped.count() == 1
+    assert [m.to for m in mail.outbox] == [["statistician@example.invalid"]]
+    assert "adult/early" in mail.outbox[0].body
+    with pytest.raises(Refused, match="role"):
+        do_extend_list(personas.coord, rlist, stratum="adult/early", n_blocks=2, reason="x")
+    added = do_extend_list(personas.statistician, rlist, stratum="adult/early", n_blocks=3,
+                           reason="enrolment ahead of plan")
+    assert added >= 6
+    assert verify_stored_list(personas.statistician, rlist) == []
+    event = AuditEvent.objects.get(action="list_extend")
+    assert event.reason == "enrolment ahead of plan"
+
+
+def test_exhausted_stratum_refuses_and_alerts(
+    personas: Any, enroll: Callable[..., Any]
+) -> None:
+    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=5,
+                          blocks_per_stratum=1)
+    size = ListSlot.unscoped.filter(randomization_list=rlist, stratum="adult/early").count()
+    for _ in range(size):
+        do_randomize(personas.coord, enroll())
+    extra = enroll()
+    with pytest.raises(Refused, match="list exhausted"):
+        do_randomize(personas.coord, extra)
+    assert not Allocation.unscoped.filter(participant=extra).exists()
+
+
+def test_allocation_in_error_is_marked_never_deleted_and_stays_in_the_report(
+    personas: Any, enroll: Callable[..., Any], production_list: Any
+) -> None:
+    p = enroll()
+    allocation = do_randomize(personas.coord, p)
+    with pytest.raises(Refused, match="re-authentication"):
+        do_mark_allocation_error(personas.statistician, p, reason="wrong patient",
+                                 password="nope")
+    with pytest.raises(Refused, match="role"):
+        do_mark_allocation_error(personas.coord, p, reason="wrong patient", password=PASSWORD)
+    marked = do_mark_allocation_error(personas.statistician, p, reason="randomized the wrong "
+                                      "patient", password=PASSWORD)
+    assert marked.pk == allocation.pk and marked.in_error
+    assert ListSlot.unscoped.get(pk=allocation.slot_id).participant_id == p.pk  # not reused
+    report = balance_report(personas.statistician)
+    assert sum(report["total"].values()) == 1
+    assert report["marked_in_error"] == [{"study_id": p.study_id, "arm": allocation.arm,
+                                          "reason": "randomized the wrong patient"}]
+    assert do_randomize(personas.coord, p) == allocation  # still the one allocation
+
+
+def test_balance_report_counts_by_stratum_and_site_for_the_statistician_only(
+    personas: Any, enroll: Callable[..., Any], production_list: Any
+) -> None:
+    for site in ("YNH", "YNH", "SNU"):
+        p = enroll(site)
+        do_randomize(personas.coord if site == "YNH" else personas.othercoord, p)
+    report = balance_report(personas.statistician)
+    assert sum(report["by_site"]["YNH"].values()) == 2
+    assert sum(report["by_site"]["SNU"].values()) == 1
+    assert sum(sum(v.values()) for v in report["by_stratum"].values()) == 3
+    for persona in ("coord", "datamanager", "dsmb", "sponsor", "assessor", "sysadmin"):
+        with pytest.raises(Exception, match="role"):
+            balance_report(getattr(personas, persona))
+
+
+def test_minimization_allocations_replay_from_the_seed(
+    personas: Any, enroll: Callable[..., Any]
+) -> None:
+    rlist = do_setup_list(personas.statistician, design="minimization", seed=4242)
+    for i in range(12):
+        site = "YNH" if i % 3 else "SNU"
+        p = enroll(site, date_of_birth="2015-01-01" if i % 4 == 0 else "1990-01-01")
+        do_randomize(personas.coord if site == "YNH" else personas.othercoord, p)
+    allocations = list(Allocation.unscoped.filter(randomization_list=rlist)
+                       .order_by("sequence_number"))
+    assert [a.sequence_number for a in allocations] == list(range(1, 13))
+    config = default_minimization_config(rlist.parameters["sites"],
+                                         p_best=rlist.parameters["p_best"])
+    replay = replay_minimization(config, rlist.seed, [a.factors for a in allocations])
+    assert [d.arm for d in replay] == [a.arm for a in allocations]
+    assert len({a.code for a in allocations}) == 12
+
+
+def test_test_and_production_lists_are_separate(
+    personas: Any, enroll: Callable[..., Any], production_list: Any, settings: Any
+) -> None:
+    test_list = do_setup_list(personas.statistician, design="permuted_blocks", seed=1,
+                              environment="test", blocks_per_stratum=2)
+    assert active_list("production") == production_list
+    settings.COMBAT_NORSE_ENVIRONMENT = "test"
+    allocation = do_randomize(personas.coord, enroll())
+    assert allocation.randomization_list == test_list
+    do_retire_list(personas.statistician, test_list, reason="training finished")
+    assert active_list("test") is None
+    with pytest.raises(Refused, match="no active randomization list"):
+        do_randomize(personas.coord, enroll())
