@@ -1,13 +1,18 @@
-"""The audit trail in the admin: read-only (no add, change or delete, not even for superusers)."""
+"""The audit trail in the admin: read-only (no add, change or delete, not even for superusers),
+and limited to system events (users, memberships, sign-in). The system administrator sees no
+participant data (PROTOCOL.md §11): events about participants, screenings, consents and
+allocations (which may name the arm) are only in `combat-norse audit export`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from combat_norse.audit.models import AuditEvent
+from combat_norse.sites.blinding import TRIAL_DATA_APPS
 
 
 @admin.register(AuditEvent)
@@ -28,6 +33,12 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     date_hierarchy = "occurred_at"
     show_full_result_count = False  # no COUNT(*) over the whole trail on every page
     actions = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        trial_data = Q(participant_ref__gt="")
+        for app in TRIAL_DATA_APPS:
+            trial_data |= Q(object_type__startswith=f"{app}.")
+        return super().get_queryset(request).exclude(trial_data)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in AuditEvent._meta.fields]
