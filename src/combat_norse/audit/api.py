@@ -265,7 +265,7 @@ def audited_save(
 
     reason = _require_reason(reason, "change")
     fields = _audited_fields(instance, update_fields)
-    old = manager.select_for_update().get(pk=instance.pk)
+    old = manager.select_for_update(no_key=True).get(pk=instance.pk)
     before = _field_values(old, fields)
     if all(_coerce(f, f.value_from_object(instance)) == before[f.attname] for f in fields):
         return None

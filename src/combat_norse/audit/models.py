@@ -42,6 +42,8 @@ ACTIONS: dict[str, str] = {
     "outcome": "an outcome assessment was recorded",
     "login": "a user signed in",
     "login_failed": "a sign-in failed (no password or participant data recorded)",
+    "two_factor_enrolled": "a user confirmed a TOTP authenticator",
+    "two_factor_failed": "a wrong TOTP code was entered",
     "logout": "a user signed out",
     "membership_change": "a role or site grant was added or removed",
     "export": "data left the system as a file (what, filters)",

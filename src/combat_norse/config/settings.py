@@ -154,6 +154,9 @@ AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60  # hour
 AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]  # the per-username choice above is deliberate
 AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the lockout: tries during it do not restart it (else anyone could keep
+# an ICU coordinator locked out by trying once every 29 minutes).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 

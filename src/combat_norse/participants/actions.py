@@ -114,7 +114,7 @@ def refusals_audited(actor: User, attempt: Attempt) -> Iterator[None]:
 
 def _next_number(site: Site, kind: str) -> int:
     counter, _ = SiteCounter.unscoped.get_or_create(site=site, kind=kind)
-    counter = SiteCounter.unscoped.select_for_update().get(pk=counter.pk)
+    counter = SiteCounter.unscoped.select_for_update(no_key=True).get(pk=counter.pk)
     counter.last += 1
     counter.save(update_fields=["last"])
     return counter.last
@@ -239,7 +239,7 @@ def do_rescreen(
     )
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=SCREENING_ROLES, action="rescreen")
-        entry = ScreeningEntry.unscoped.select_for_update().get(pk=entry.pk)
+        entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
         if hasattr(entry, "participant"):
             raise Refused(f"already enrolled as {entry.participant.study_id}")
         record, warnings = check_screening_record(data, entry.site, now)
@@ -256,7 +256,7 @@ def do_record_not_enrolled(actor: User, entry: ScreeningEntry, reason: str) -> S
         raise BadRequest("reason", "give the reason the patient was not enrolled")
     with transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=SCREENING_ROLES, action="not enrolled")
-        entry = ScreeningEntry.unscoped.select_for_update().get(pk=entry.pk)
+        entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
         entry.reason_not_enrolled = reason.strip()
         audited_save(entry, actor=actor, reason="reason not enrolled recorded")
     return entry
@@ -301,7 +301,7 @@ def do_record_consent(
     )
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=CONSENT_ROLES, action="consent")
-        entry = ScreeningEntry.unscoped.select_for_update().get(pk=entry.pk)
+        entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
         previous = list(Consent.unscoped.filter(screening=entry))
         participant = Participant.unscoped.filter(screening=entry).first()
         if (
@@ -391,7 +391,11 @@ def do_enroll(
     )
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=ENROLL_ROLES, action="enroll")
-        entry = ScreeningEntry.unscoped.select_for_update().select_related("site").get(pk=entry.pk)
+        entry = (
+            ScreeningEntry.unscoped.select_for_update(of=("self",), no_key=True)
+            .select_related("site")
+            .get(pk=entry.pk)
+        )
         existing = Participant.unscoped.filter(screening=entry).first()
         if existing is not None:
             return existing
@@ -430,7 +434,7 @@ def do_move_to_observational(
     from combat_norse.allocation.models import Allocation
 
     with transaction.atomic():
-        participant = Participant.unscoped.select_for_update().get(pk=participant.pk)
+        participant = Participant.unscoped.select_for_update(no_key=True).get(pk=participant.pk)
         if participant.cohort == Cohort.OBSERVATIONAL:
             return participant
         if Allocation.unscoped.filter(participant=participant).exists():
@@ -491,7 +495,7 @@ def do_withdraw(
     )
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(participant.site_id, roles=FOLLOW_UP_ROLES, action="withdraw")
-        participant = Participant.unscoped.select_for_update().get(pk=participant.pk)
+        participant = Participant.unscoped.select_for_update(no_key=True).get(pk=participant.pk)
         withdrawal = Withdrawal(
             participant=participant,
             scope=scope,
@@ -532,7 +536,7 @@ def do_end_follow_up(
     )
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(participant.site_id, roles=FOLLOW_UP_ROLES, action="end")
-        participant = Participant.unscoped.select_for_update().get(pk=participant.pk)
+        participant = Participant.unscoped.select_for_update(no_key=True).get(pk=participant.pk)
         _end(participant, actor, status, when, reason or status)
     return participant
 
@@ -567,7 +571,7 @@ def do_assign_assessor(actor: User, participant: Participant, assessor: User) ->
 
 def _flag_outcomes_after(unmasking: Unmasking, actor: User) -> int:
     flagged = 0
-    for outcome in OutcomeAssessment.unscoped.select_for_update().filter(
+    for outcome in OutcomeAssessment.unscoped.select_for_update(no_key=True).filter(
         participant=unmasking.participant,
         assessed_by=unmasking.user,
         assessed_at__gte=unmasking.occurred_at,

@@ -150,3 +150,16 @@ def test_test_and_production_lists_are_separate(
     assert active_list("test") is None
     with pytest.raises(Refused, match="no active randomization list"):
         do_randomize(personas.coord, enroll())
+
+
+@pytest.mark.req("§11")
+def test_a_masked_investigator_configuration_refuses_randomization_by_masked_users(
+    personas: Any, enroll: Callable[..., Any], production_list: Any, settings: Any
+) -> None:
+    p = enroll()
+    settings.COMBAT_NORSE_MASKED_ROLES = {"outcome_assessor", "sponsor_viewer",
+                                          "site_investigator"}
+    with pytest.raises(Refused, match="role"):
+        do_randomize(personas.investigator, p)
+    assert not Allocation.unscoped.filter(participant=p).exists()
+    assert do_randomize(personas.coord, p).participant == p

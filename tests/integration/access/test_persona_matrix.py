@@ -1,0 +1,379 @@
+"""The URL persona matrix: every endpoint, every role and a user of another site.
+
+The endpoints come from the URL resolver, so a new one is covered without editing this file:
+it must carry ``@view_policy`` (web/policy.py), and each persona must get what the policy
+declares. Patterns of the ``admin`` and ``accounts`` namespaces (Django's admin and the sign-in
+flow) are tested in test_admin_access.py and test_login_hardening.py.
+
+What each persona must get:
+- anonymous: the page for a public view, otherwise a redirect to the sign-in page;
+- a role the policy allows: 200, but 404 for an object of a site where the persona holds no role
+  (existence does not leak across sites);
+- any other role: 403.
+URL parameters are filled from :data:`PARAMETERS`; an unknown parameter name fails with a
+message saying where to add it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse
+from django.test import Client, override_settings
+from django.urls import (
+    URLPattern,
+    URLResolver,
+    get_resolver,
+    include,
+    path,
+    resolve,
+    reverse,
+)
+from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
+
+from combat_norse.accounts.policy import needs_two_factor
+from combat_norse.participants.access import NotFound, access_participant
+from combat_norse.participants.actions import do_assign_assessor
+from combat_norse.participants.models import Participant
+from combat_norse.sites import views as site_views
+from combat_norse.sites.access import AccessDenied, scope_for
+from combat_norse.sites.actions import do_add_user
+from combat_norse.sites.models import Membership, Site
+from combat_norse.sites.roles import PARTICIPANT_ROLES, SITE_ROLES, Role
+from combat_norse.web.policy import ViewPolicy, view_policy
+
+pytestmark = [pytest.mark.django_db, pytest.mark.req("#3")]
+
+EXCLUDED_NAMESPACES = frozenset({"admin", "accounts"})
+OBJECT_SITE = "YNH"  # every object named by a URL parameter lives here
+
+_ROUTE_PARAM = re.compile(r"<(?:[^>:]+:)?(?P<name>\w+)>")
+_REGEX_PARAM = re.compile(r"\(\?P<(?P<name>\w+)>(?:[^()]|\([^()]*\))*\)")
+
+
+# ------------------------------------------------------------------------------ endpoints
+@dataclass(frozen=True)
+class Endpoint:
+    route: str  # the pattern text from the root, e.g. "participants/<str:study_id>/"
+    name: str
+    callback: Callable[..., Any]
+
+    @property
+    def label(self) -> str:
+        view = getattr(self.callback, "__qualname__", repr(self.callback))
+        module = getattr(self.callback, "__module__", "?")
+        return f"/{self.route} ({module}.{view})"
+
+    @property
+    def params(self) -> list[str]:
+        return [m["name"] for m in _ROUTE_PARAM.finditer(self.route)] + [
+            m["name"] for m in _REGEX_PARAM.finditer(self.route)
+        ]
+
+    @property
+    def policy(self) -> ViewPolicy | None:
+        found = getattr(self.callback, "view_policy", None)
+        if found is None and hasattr(self.callback, "view_class"):  # class-based view
+            found = getattr(self.callback.view_class, "view_policy", None)
+        return found if isinstance(found, ViewPolicy) else None
+
+
+def _pattern_text(pattern: Any) -> str:
+    if isinstance(pattern, RoutePattern):
+        return str(pattern)
+    if isinstance(pattern, RegexPattern):
+        return str(pattern).removeprefix("^").removesuffix("$").removesuffix(r"\Z")
+    if isinstance(pattern, LocalePrefixPattern):
+        return pattern.language_prefix
+    raise TypeError(f"unknown URL pattern type {type(pattern).__name__}: teach _pattern_text")
+
+
+def endpoints(patterns: Iterable[Any], prefix: str = "") -> Iterator[Endpoint]:
+    """Every URL pattern under ``patterns``, outside the excluded namespaces."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace in EXCLUDED_NAMESPACES:
+                continue
+            yield from endpoints(entry.url_patterns, prefix + _pattern_text(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield Endpoint(prefix + _pattern_text(entry.pattern), entry.name or "",
+                           entry.callback)  # fmt: skip
+        else:
+            raise TypeError(f"unknown URL entry {entry!r}")
+
+
+def undeclared(found: Iterable[Endpoint]) -> list[str]:
+    return [e.label for e in found if e.policy is None]
+
+
+# ------------------------------------------------------------------------------ parameters
+class World:
+    """Objects that URL parameters name, made on first use (all at site YNH)."""
+
+    def __init__(self, personas: Any, enroll: Callable[..., Participant]) -> None:
+        self.personas = personas
+        self.enroll = enroll
+
+    @cached_property
+    def participant(self) -> Participant:
+        """Enrolled at YNH and assigned to the YNH outcome assessor."""
+        participant = self.enroll(site=OBJECT_SITE)
+        do_assign_assessor(self.personas.coord, participant, self.personas.assessor)
+        return participant
+
+
+# Parameter name -> its value. A new endpoint with a new parameter fails until it is added here.
+PARAMETERS: dict[str, Callable[[World], str]] = {
+    "study_id": lambda w: w.participant.study_id,
+    "screening_id": lambda w: w.participant.screening.screening_id,
+    "site_code": lambda w: OBJECT_SITE,
+}
+
+
+class UnknownParameter(LookupError):
+    pass
+
+
+def url_for(endpoint: Endpoint, world: World) -> str:
+    unknown = [p for p in endpoint.params if p not in PARAMETERS]
+    if unknown:
+        raise UnknownParameter(
+            f"{endpoint.label}: no value for URL parameter(s) {unknown}; add them to PARAMETERS "
+            f"in {__name__} (an object at site {OBJECT_SITE})"
+        )
+
+    def value(match: re.Match[str]) -> str:
+        return quote(PARAMETERS[match["name"]](world), safe="")
+
+    url = "/" + _REGEX_PARAM.sub(value, _ROUTE_PARAM.sub(value, endpoint.route))
+    match = resolve(url)
+    assert match.func is endpoint.callback, f"{endpoint.label}: built {url}, which resolves " \
+                                            f"to {match.func!r}"  # fmt: skip
+    return url
+
+
+# ------------------------------------------------------------------------------ expectations
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    location: str = ""  # for a redirect: where to
+
+    def describe(self) -> str:
+        return f"{self.status} -> {self.location}" if self.location else str(self.status)
+
+
+def _sign_in_page(url: str) -> Outcome:
+    return Outcome(302, f"{reverse('accounts:login')}?next={quote(url, safe='')}")
+
+
+def generic_outcome(policy: ViewPolicy, user: User | None, url: str) -> Outcome:
+    if policy.public:
+        return Outcome(200)
+    if user is None:
+        return _sign_in_page(url)
+    scope = scope_for(user)
+    if not policy.allows_roles(scope.roles):
+        return Outcome(403)
+    if policy.scoped_object and not scope.roles_at(Site.objects.get(code=OBJECT_SITE).pk):
+        return Outcome(404)
+    return Outcome(200)
+
+
+def _admin_sign_in(policy: ViewPolicy, user: User | None, url: str) -> Outcome:
+    """/admin/login/ sends the anonymous and staff to the hardened sign-in page and refuses
+    other signed-in users (sending them there would loop back to /admin/)."""
+    if user is None or user.is_staff:
+        return Outcome(302, f"{reverse('accounts:login')}?next=%2Fadmin%2F")
+    return Outcome(403)
+
+
+# Views whose allowed answer is not a 200 page, by design (keep this short).
+SPECIAL: dict[Callable[..., Any], Callable[[ViewPolicy, User | None, str], Outcome]] = {
+    site_views.admin_login_redirect: _admin_sign_in,
+}
+
+
+def expected(endpoint: Endpoint, user: User | None, url: str) -> Outcome:
+    assert endpoint.policy is not None
+    rule = SPECIAL.get(endpoint.callback, generic_outcome)
+    return rule(endpoint.policy, user, url)
+
+
+def answer(client: Client, url: str) -> Outcome:
+    response = client.get(url)
+    return Outcome(response.status_code, response.get("Location", ""))
+
+
+def _target(location: str) -> tuple[str, dict[str, list[str]]]:
+    parts = urlsplit(location)
+    return parts.path, parse_qs(parts.query)
+
+
+def matches(got: Outcome, want: Outcome) -> bool:
+    """Same status and, for a redirect, the same path and query (however it is quoted)."""
+    return got.status == want.status and _target(got.location) == _target(want.location)
+
+
+# ------------------------------------------------------------------------------ personas
+SUBJECTS = [*(r.value for r in Role), "site_coordinator@SNU", "anonymous"]
+
+
+def subject_user(personas: Any, subject: str) -> User | None:
+    """The persona holding ``role`` (at YNH for a site role, or at the site after ``@``);
+    a role without a persona (a new one) gets a user made here."""
+    if subject == "anonymous":
+        return None
+    role, _, site = subject.partition("@")
+    site_code = (site or "YNH") if role in SITE_ROLES else None
+    membership = Membership.objects.filter(
+        user__in=personas.users.values(), role=role, active=True, site__code=site_code
+    ).select_related("user").first()  # fmt: skip
+    if membership is not None:
+        return membership.user
+    return do_add_user(f"new-{role}"[:40].replace("_", "-"), role,
+                       [site_code] if site_code else []).user  # fmt: skip
+
+
+def all_endpoints() -> list[Endpoint]:
+    return list(endpoints(get_resolver().url_patterns))
+
+
+# ------------------------------------------------------------------------------ tests
+def test_every_endpoint_declares_a_view_policy() -> None:
+    found = all_endpoints()
+    assert found, "the URL resolver yielded no endpoint outside the admin and accounts"
+    missing = undeclared(found)
+    assert not missing, "views without @view_policy (combat_norse.web.policy):\n" + "\n".join(
+        missing
+    )
+
+
+def test_every_url_parameter_has_a_value_in_the_table() -> None:
+    unknown = {p: e.label for e in all_endpoints() for p in e.params if p not in PARAMETERS}
+    assert not unknown, f"add these URL parameters to PARAMETERS in {__name__}: {unknown}"
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_each_persona_reaches_exactly_what_each_endpoint_policy_allows(
+    subject: str, personas: Any, enroll: Callable[..., Participant],
+    client_for: Callable[..., Client],
+) -> None:  # fmt: skip
+    user = subject_user(personas, subject)
+    client = client_for(user)
+    world = World(personas, enroll)
+    wrong = []
+    for endpoint in all_endpoints():
+        url = url_for(endpoint, world)
+        want = expected(endpoint, user, url)
+        got = answer(client, url)
+        if not matches(got, want):
+            wrong.append(f"{endpoint.label} GET {url}: expected {want.describe()}, "
+                         f"got {got.describe()}")  # fmt: skip
+    assert not wrong, f"{subject}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("subject", [s for s in SUBJECTS if s != "anonymous"])
+def test_before_the_totp_step_only_masked_personas_reach_any_endpoint(
+    subject: str, personas: Any, enroll: Callable[..., Participant],
+    client_for: Callable[..., Client],
+) -> None:  # fmt: skip
+    """Unblinded roles (and administrators) are held at the two-factor gate on every endpoint,
+    public ones included; masked roles need no second factor and get the matrix's answers."""
+    user = subject_user(personas, subject)
+    assert user is not None
+    client = client_for(user, second_factor=False)
+    world = World(personas, enroll)
+    for endpoint in all_endpoints():
+        url = url_for(endpoint, world)
+        got = answer(client, url)
+        if needs_two_factor(user):
+            want = Outcome(302, f"{reverse('accounts:2fa_setup')}?next={quote(url, safe='')}")
+        else:
+            want = expected(endpoint, user, url)
+        assert matches(got, want), f"{endpoint.label}: expected {want.describe()}, " \
+                                   f"got {got.describe()}"  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ the harness
+# The matrix must catch a new endpoint on its own: these run it over a URL configuration with
+# a view of the kind the application will grow (a participant page, scoped to its site).
+def _unmarked(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("no policy")
+
+
+@view_policy(roles=PARTICIPANT_ROLES, scoped_object=True)
+def _participant_page(request: HttpRequest, study_id: str) -> HttpResponse:
+    """What a participant page does: the access layer decides; another site's object is 404."""
+    try:
+        participant = access_participant(request.user, study_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404(study_id) from None
+    except AccessDenied as denied:
+        if denied.reason == "other site":
+            raise Http404(study_id) from None
+        raise
+    return HttpResponse(participant.study_id)
+
+
+@view_policy(roles=PARTICIPANT_ROLES)
+def _visit_page(request: HttpRequest, visit_code: str) -> HttpResponse:
+    return HttpResponse(visit_code)
+
+
+class GrownUrls:
+    urlpatterns = [
+        *get_resolver().url_patterns,
+        path("participants/<str:study_id>/", _participant_page, name="participant"),
+    ]
+
+
+def test_a_view_without_a_policy_is_reported() -> None:
+    found = list(endpoints([path("export/", _unmarked), path("x/", include([
+        path("y/", _participant_page)]))]))  # fmt: skip
+    assert [e.route for e in found] == ["export/", "x/y/"]
+    missing = undeclared(found)
+    assert len(missing) == 1
+    assert missing[0].startswith("/export/ (") and missing[0].endswith("._unmarked)")
+
+
+def test_an_unknown_url_parameter_fails_with_a_message_naming_it(
+    personas: Any, enroll: Callable[..., Participant],
+) -> None:  # fmt: skip
+    endpoint = next(iter(endpoints([path("visits/<slug:visit_code>/", _visit_page)])))
+    with pytest.raises(UnknownParameter, match=r"visit_code.*add them to PARAMETERS"):
+        url_for(endpoint, World(personas, enroll))
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "site_coordinator",
+        "outcome_assessor",
+        "monitor",
+        "sponsor_viewer",
+        "site_coordinator@SNU",
+        "anonymous",
+    ],
+)
+def test_a_new_participant_page_is_covered_with_404_for_another_sites_persona(
+    subject: str, personas: Any, enroll: Callable[..., Participant],
+    client_for: Callable[..., Client],
+) -> None:  # fmt: skip
+    with override_settings(ROOT_URLCONF=GrownUrls):
+        endpoint = next(e for e in endpoints(get_resolver().url_patterns)
+                        if e.callback is _participant_page)  # fmt: skip
+        user = subject_user(personas, subject)
+        url = url_for(endpoint, World(personas, enroll))
+        want = expected(endpoint, user, url)
+        got = answer(client_for(user), url)
+    assert matches(got, want), f"{subject}: expected {want.describe()}, got {got.describe()}"
+    assert want.status == {"site_coordinator": 200, "outcome_assessor": 200, "monitor": 200,
+                           "sponsor_viewer": 403, "site_coordinator@SNU": 404,
+                           "anonymous": 302}[subject]  # fmt: skip
