@@ -29,8 +29,7 @@ class SecurityHeadersMiddleware:
 
 
 # Paths a signed-in user may reach before completing two-factor authentication.
-_OPEN_URL_NAMES = ("accounts:login", "accounts:logout", "accounts:2fa_setup",
-                   "accounts:2fa_verify")  # fmt: skip
+_OPEN_URL_NAMES = ("accounts:login", "accounts:logout", "accounts:2fa_setup", "accounts:2fa_verify")
 
 
 class RequireTwoFactorMiddleware:

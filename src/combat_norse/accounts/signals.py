@@ -34,6 +34,7 @@ def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 @receiver(user_login_failed)
-def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
-                     **kwargs: Any) -> None:
+def _on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     _record("login_failed", None, str(credentials.get("username", ""))[:150])

@@ -16,8 +16,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
 class TokenForm(forms.Form):
-    token = forms.RegexField(regex=r"^\d{6}$", max_length=6, label="6-digit code",
-                             error_messages={"invalid": "Enter the 6-digit code."})  # fmt: skip
+    token = forms.RegexField(
+        regex=r"^\d{6}$",
+        max_length=6,
+        label="6-digit code",
+        error_messages={"invalid": "Enter the 6-digit code."},
+    )
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -56,16 +60,25 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
                 device.confirmed = True
                 device.save()
                 # an audit action starts with a letter ("2fa_..." was refused: a 500)
-                record_event(actor=user, action="two_factor_enrolled",
-                             object_type="otp_totp.TOTPDevice",
-                             object_id=str(device.pk))  # fmt: skip
+                record_event(
+                    actor=user,
+                    action="two_factor_enrolled",
+                    object_type="otp_totp.TOTPDevice",
+                    object_id=str(device.pk),
+                )
             otp_login(request, device)
             return HttpResponseRedirect(_next_url(request))
         form.add_error("token", "That code did not match; check the clock of your device.")
-    return render(request, "accounts/2fa_setup.html", {
-        "form": form, "secret": _base32(device.bin_key), "config_url": device.config_url,
-        "next": _next_url(request),
-    })  # fmt: skip
+    return render(
+        request,
+        "accounts/2fa_setup.html",
+        {
+            "form": form,
+            "secret": _base32(device.bin_key),
+            "config_url": device.config_url,
+            "next": _next_url(request),
+        },
+    )
 
 
 @login_required
@@ -83,8 +96,12 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
                 otp_login(request, device)
                 return HttpResponseRedirect(_next_url(request))
         with transaction.atomic():
-            record_event(actor=user, action="two_factor_failed", object_type="auth.User",
-                         object_id=str(user.pk))  # fmt: skip
+            record_event(
+                actor=user,
+                action="two_factor_failed",
+                object_type="auth.User",
+                object_id=str(user.pk),
+            )
         form.add_error("token", "That code did not match.")
     return render(request, "accounts/2fa_verify.html", {"form": form, "next": _next_url(request)})
 

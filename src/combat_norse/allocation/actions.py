@@ -3,8 +3,8 @@ treating team, corrections, and the balance report (PROTOCOL.md §6, §11, §13)
 
 Allocation safety (DESIGN.md principle 6). ``do_randomize`` runs in one transaction:
 
-1. the participant row is locked (``SELECT … FOR UPDATE``): two calls for the same participant
-   queue, and the second finds the first allocation and returns it;
+1. the participant row is locked (``SELECT … FOR NO KEY UPDATE``): two calls for the same
+   participant queue, and the second finds the first allocation and returns it;
 2. permuted blocks: the first unused slot of the stratum is locked with ``FOR UPDATE SKIP
    LOCKED`` and a ``participant IS NULL`` filter, so concurrent transactions take different
    slots and never wait on one another; a slot left unused by a rolled-back transaction is
@@ -16,6 +16,13 @@ Allocation safety (DESIGN.md principle 6). ``do_randomize`` runs in one transact
 
 On SQLite the whole transaction is serialized (``BEGIN IMMEDIATE``), which gives the same
 guarantees at a lower rate.
+
+Row locks on a list or a participant are ``FOR NO KEY UPDATE``, never ``FOR UPDATE``: foreign
+keys are checked at COMMIT (Django makes them DEFERRABLE INITIALLY DEFERRED), after the audit
+chain lock is taken, with ``FOR KEY SHARE`` on the parent row. A ``FOR UPDATE`` holder that then
+waits for the chain lock would deadlock with any transaction that inserted a child row of that
+parent (an allocation of the list, an assessor assignment of the participant) and holds the
+chain lock; ``FOR NO KEY UPDATE`` serializes the same writers without that conflict.
 """
 
 from __future__ import annotations
@@ -94,16 +101,23 @@ def current_environment() -> str:
 
 
 def active_list(environment: str | None = None) -> RandomizationList | None:
-    return (RandomizationList.unscoped.filter(environment=environment or current_environment(),
-                                              active=True).first())  # fmt: skip
+    return RandomizationList.unscoped.filter(
+        environment=environment or current_environment(), active=True
+    ).first()
 
 
 # ------------------------------------------------------------------------ set-up, extension
-def do_setup_list(actor: User, *, design: str, seed: int, environment: str | None = None,
-                  blocks_per_stratum: int = DEFAULT_BLOCKS_PER_STRATUM,
-                  block_sizes: Sequence[int] = DEFAULT_BLOCK_SIZES,
-                  p_best: float = DEFAULT_P_BEST,
-                  alert_threshold: int = LIST_ALERT_THRESHOLD) -> RandomizationList:  # fmt: skip
+def do_setup_list(
+    actor: User,
+    *,
+    design: str,
+    seed: int,
+    environment: str | None = None,
+    blocks_per_stratum: int = DEFAULT_BLOCKS_PER_STRATUM,
+    block_sizes: Sequence[int] = DEFAULT_BLOCK_SIZES,
+    p_best: float = DEFAULT_P_BEST,
+    alert_threshold: int = LIST_ALERT_THRESHOLD,
+) -> RandomizationList:
     """Generate a list (or a minimization set-up) from ``seed``; statistician only. The list's
     seed and rows stay concealed; the audit trail holds the seed's SHA-256, not the seed."""
     environment = environment or current_environment()
@@ -118,25 +132,40 @@ def do_setup_list(actor: User, *, design: str, seed: int, environment: str | Non
     attempt = Attempt("randomization_setup", "allocation.RandomizationList")
     with refusals_audited(actor, attempt), transaction.atomic():
         _require_statistician(actor)
-        existing = RandomizationList.unscoped.select_for_update().filter(
-            environment=environment, active=True).first()  # fmt: skip
+        existing = (
+            RandomizationList.unscoped.select_for_update(no_key=True)
+            .filter(environment=environment, active=True)
+            .first()
+        )
         if existing is not None:
-            raise Refused(f"an active {environment} list exists (list {existing.pk}); "
-                          "retire it first")  # fmt: skip
+            raise Refused(
+                f"an active {environment} list exists (list {existing.pk}); retire it first"
+            )
         if design == Design.PERMUTED_BLOCKS:
             version = PERMUTED_BLOCKS_VERSION
-            params: dict[str, Any] = {"strata": list(STRATA), "block_sizes": list(block_sizes),
-                                      "blocks_per_stratum": blocks_per_stratum,
-                                      "alert_threshold": alert_threshold}  # fmt: skip
+            params: dict[str, Any] = {
+                "strata": list(STRATA),
+                "block_sizes": list(block_sizes),
+                "blocks_per_stratum": blocks_per_stratum,
+                "alert_threshold": alert_threshold,
+            }
         else:
             version = MINIMIZATION_VERSION
-            params = {"factors": ["age_group", "onset_window", "fires", "region", "site"],
-                      "sites": list(Site.objects.order_by("code").values_list("code", flat=True)),
-                      "p_best": p_best, "imbalance": "range"}  # fmt: skip
+            params = {
+                "factors": ["age_group", "onset_window", "fires", "region", "site"],
+                "sites": list(Site.objects.order_by("code").values_list("code", flat=True)),
+                "p_best": p_best,
+                "imbalance": "range",
+            }
         rlist = RandomizationList.unscoped.create(
-            design=design, environment=environment, seed=seed, algorithm_version=version,
-            parameters=params, created_at=timezone.now(), created_by=actor,
-        )  # fmt: skip
+            design=design,
+            environment=environment,
+            seed=seed,
+            algorithm_version=version,
+            parameters=params,
+            created_at=timezone.now(),
+            created_by=actor,
+        )
         if design == Design.PERMUTED_BLOCKS:
             for stratum in STRATA:
                 try:
@@ -144,25 +173,43 @@ def do_setup_list(actor: User, *, design: str, seed: int, environment: str | Non
                 except ValueError as exc:
                     raise BadRequest("block_sizes", str(exc)) from None
                 _store_slots(rlist, pure)
-        record_event(actor=actor, action="randomization_setup", obj=rlist, changes={
-            "design": [None, design], "environment": [None, environment],
-            "algorithm_version": [None, version], "seed_sha256": [None, _seed_digest(seed)],
-            "parameters": [None, params],
-        })  # fmt: skip
+        record_event(
+            actor=actor,
+            action="randomization_setup",
+            obj=rlist,
+            changes={
+                "design": [None, design],
+                "environment": [None, environment],
+                "algorithm_version": [None, version],
+                "seed_sha256": [None, _seed_digest(seed)],
+                "parameters": [None, params],
+            },
+        )
     return rlist
 
 
 def _store_slots(rlist: RandomizationList, pure: Sequence[PureSlot]) -> None:
-    ListSlot.unscoped.bulk_create([
-        ListSlot(randomization_list=rlist, stratum=s.stratum, sequence=s.sequence,
-                 block_number=s.block_number, block_size=s.block_size,
-                 position_in_block=s.position_in_block, arm=s.arm, code=s.code)
-        for s in pure
-    ], batch_size=500)  # fmt: skip
+    ListSlot.unscoped.bulk_create(
+        [
+            ListSlot(
+                randomization_list=rlist,
+                stratum=s.stratum,
+                sequence=s.sequence,
+                block_number=s.block_number,
+                block_size=s.block_size,
+                position_in_block=s.position_in_block,
+                arm=s.arm,
+                code=s.code,
+            )
+            for s in pure
+        ],
+        batch_size=500,
+    )
 
 
-def do_extend_list(actor: User, rlist: RandomizationList, *, stratum: str, n_blocks: int,
-                   reason: str) -> int:  # fmt: skip
+def do_extend_list(
+    actor: User, rlist: RandomizationList, *, stratum: str, n_blocks: int, reason: str
+) -> int:
     """Add ``n_blocks`` blocks to one stratum, generated from the same seed (so the extension
     is the list that a longer generation would have given); statistician only, audited."""
     if stratum not in STRATA:
@@ -174,18 +221,34 @@ def do_extend_list(actor: User, rlist: RandomizationList, *, stratum: str, n_blo
     attempt = Attempt("list_extend", "allocation.RandomizationList", str(rlist.pk))
     with refusals_audited(actor, attempt), transaction.atomic():
         _require_statistician(actor)
-        rlist = RandomizationList.unscoped.select_for_update().get(pk=rlist.pk)
+        rlist = RandomizationList.unscoped.select_for_update(no_key=True).get(pk=rlist.pk)
         if rlist.design != Design.PERMUTED_BLOCKS:
             raise Refused("only a permuted-block list has slots to extend")
-        existing = [PureSlot(stratum, 0, b, 0, 0, "", "") for b in ListSlot.unscoped.filter(
-            randomization_list=rlist, stratum=stratum).values_list("block_number", flat=True)]
+        existing = [
+            PureSlot(stratum, 0, b, 0, 0, "", "")
+            for b in ListSlot.unscoped.filter(
+                randomization_list=rlist, stratum=stratum
+            ).values_list("block_number", flat=True)
+        ]
         first = next_block_number(existing, stratum)
-        pure = generate_blocks(rlist.seed, stratum, first, n_blocks,
-                               rlist.parameters.get("block_sizes", DEFAULT_BLOCK_SIZES))
+        pure = generate_blocks(
+            rlist.seed,
+            stratum,
+            first,
+            n_blocks,
+            rlist.parameters.get("block_sizes", DEFAULT_BLOCK_SIZES),
+        )
         _store_slots(rlist, pure)
-        record_event(actor=actor, action="list_extend", obj=rlist, reason=reason.strip(),
-                     changes={"stratum": [None, stratum],
-                              "blocks": [None, f"{first}-{first + n_blocks - 1}"]})  # fmt: skip
+        record_event(
+            actor=actor,
+            action="list_extend",
+            obj=rlist,
+            reason=reason.strip(),
+            changes={
+                "stratum": [None, stratum],
+                "blocks": [None, f"{first}-{first + n_blocks - 1}"],
+            },
+        )
     return len(pure)
 
 
@@ -195,23 +258,34 @@ def do_retire_list(actor: User, rlist: RandomizationList, *, reason: str) -> Ran
     attempt = Attempt("list_retire", "allocation.RandomizationList", str(rlist.pk))
     with refusals_audited(actor, attempt), transaction.atomic():
         _require_statistician(actor)
-        rlist = RandomizationList.unscoped.select_for_update().get(pk=rlist.pk)
+        rlist = RandomizationList.unscoped.select_for_update(no_key=True).get(pk=rlist.pk)
         rlist.active = False
         rlist.save(update_fields=["active"])
-        record_event(actor=actor, action="list_retire", obj=rlist, reason=reason.strip(),
-                     changes={"active": [True, False]})  # fmt: skip
+        record_event(
+            actor=actor,
+            action="list_retire",
+            obj=rlist,
+            reason=reason.strip(),
+            changes={"active": [True, False]},
+        )
     return rlist
 
 
 def verify_stored_list(actor: User, rlist: RandomizationList) -> list[str]:
     """Regenerate a permuted-block list from its seed and report any stored row that differs."""
     _require_statistician(actor)
-    rows = [PureSlot(s.stratum, s.sequence, s.block_number, s.block_size, s.position_in_block,
-                     s.arm, s.code)
-            for s in ListSlot.unscoped.filter(randomization_list=rlist).order_by("stratum",
-                                                                                 "sequence")]
-    return verify_list(rlist.seed, rows, rlist.parameters.get("block_sizes", DEFAULT_BLOCK_SIZES),
-                       algorithm_version=rlist.algorithm_version)  # fmt: skip
+    rows = [
+        PureSlot(
+            s.stratum, s.sequence, s.block_number, s.block_size, s.position_in_block, s.arm, s.code
+        )
+        for s in ListSlot.unscoped.filter(randomization_list=rlist).order_by("stratum", "sequence")
+    ]
+    return verify_list(
+        rlist.seed,
+        rows,
+        rlist.parameters.get("block_sizes", DEFAULT_BLOCK_SIZES),
+        algorithm_version=rlist.algorithm_version,
+    )
 
 
 # ------------------------------------------------------------------------ allocation
@@ -237,23 +311,43 @@ def _check_randomizable(participant: Participant, now: datetime) -> tuple[str, d
         raise Refused(f"{result.decision.value}: {', '.join(detail)}")
     assert result.strata is not None and result.study_day is not None  # noqa: S101
     age_group, window = result.strata.age_group.value, result.strata.onset_window.value
-    levels = {"age_group": age_group, "onset_window": window, "fires": fires_level(result.fires),
-              "region": participant.site.region, "site": participant.site.code}  # fmt: skip
+    levels = {
+        "age_group": age_group,
+        "onset_window": window,
+        "fires": fires_level(result.fires),
+        "region": participant.site.region,
+        "site": participant.site.code,
+    }
     return stratum_key(age_group, window), levels, result.study_day
 
 
-def do_randomize(actor: User, participant: Participant, *, now: datetime | None = None,
-                 ) -> Allocation:  # fmt: skip
+def do_randomize(
+    actor: User,
+    participant: Participant,
+    *,
+    now: datetime | None = None,
+) -> Allocation:
     """Allocate an arm to ``participant`` (see the module docstring). Only the treating team
     (site coordinator or investigator) of the participant's site may randomize; a second call
     returns the first allocation."""
     now = now or timezone.now()
-    attempt = Attempt("randomize", "participants.Participant", str(participant.pk),
-                      participant.site.code, participant.study_id)  # fmt: skip
+    attempt = Attempt(
+        "randomize",
+        "participants.Participant",
+        str(participant.pk),
+        participant.site.code,
+        participant.study_id,
+    )
     with refusals_audited(actor, attempt), transaction.atomic():
-        scope_for(actor).require(participant.site_id, roles=RANDOMIZER_ROLES, action="randomize")
-        participant = (Participant.unscoped.select_for_update(of=("self",))
-                       .select_related("site", "screening").get(pk=participant.pk))  # fmt: skip
+        scope = scope_for(actor)
+        scope.require(participant.site_id, roles=RANDOMIZER_ROLES, action="randomize")
+        if scope.is_masked_at(participant.site_id):  # a blinded-investigator configuration
+            raise AccessDenied("role", "masked users do not randomize")
+        participant = (
+            Participant.unscoped.select_for_update(of=("self",), no_key=True)
+            .select_related("site", "screening")
+            .get(pk=participant.pk)
+        )
         existing = Allocation.unscoped.filter(participant=participant).first()
         if existing is not None:
             return existing
@@ -262,9 +356,12 @@ def do_randomize(actor: User, participant: Participant, *, now: datetime | None 
         if rlist is None:
             raise Refused("no active randomization list")
         if rlist.design == Design.PERMUTED_BLOCKS:
-            slot = (ListSlot.unscoped.select_for_update(skip_locked=True)
-                    .filter(randomization_list=rlist, stratum=stratum, participant__isnull=True)
-                    .order_by("sequence").first())  # fmt: skip
+            slot = (
+                ListSlot.unscoped.select_for_update(skip_locked=True)
+                .filter(randomization_list=rlist, stratum=stratum, participant__isnull=True)
+                .order_by("sequence")
+                .first()
+            )
             if slot is None:
                 _raise_list_alert(rlist, stratum, remaining=0)
                 raise Refused(f"list exhausted for stratum {stratum}: the statistician is alerted")
@@ -272,29 +369,57 @@ def do_randomize(actor: User, participant: Participant, *, now: datetime | None 
             slot.participant = participant
             slot.used_at = now
             slot.save(update_fields=["participant", "used_at"])
-            allocation = Allocation(participant=participant, randomization_list=rlist, slot=slot,
-                                    stratum=stratum, factors=levels, arm=slot.arm, code=slot.code,
-                                    randomized_at=now, randomized_by=actor, study_day=day)  # fmt: skip
+            allocation = Allocation(
+                participant=participant,
+                randomization_list=rlist,
+                slot=slot,
+                stratum=stratum,
+                factors=levels,
+                arm=slot.arm,
+                code=slot.code,
+                randomized_at=now,
+                randomized_by=actor,
+                study_day=day,
+            )
         else:
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [rlist.lock_key()])
-            earlier = list(Allocation.unscoped.filter(randomization_list=rlist)
-                           .order_by("sequence_number").values_list("factors", "arm"))  # fmt: skip
+            earlier = list(
+                Allocation.unscoped.filter(randomization_list=rlist)
+                .order_by("sequence_number")
+                .values_list("factors", "arm")
+            )
             k = len(earlier) + 1
-            config = default_minimization_config(rlist.parameters["sites"],
-                                                 p_best=rlist.parameters["p_best"])  # fmt: skip
+            config = default_minimization_config(
+                rlist.parameters["sites"], p_best=rlist.parameters["p_best"]
+            )
             u, tie_u = minimization_uniforms(rlist.seed, k)
             decision = minimize(config, levels, MarginalCounts.from_allocations(earlier), u, tie_u)
-            allocation = Allocation(participant=participant, randomization_list=rlist,
-                                    sequence_number=k, stratum=stratum, factors=levels,
-                                    arm=decision.arm, code=minimization_code(rlist.seed, k),
-                                    randomized_at=now, randomized_by=actor, study_day=day)  # fmt: skip
+            allocation = Allocation(
+                participant=participant,
+                randomization_list=rlist,
+                sequence_number=k,
+                stratum=stratum,
+                factors=levels,
+                arm=decision.arm,
+                code=minimization_code(rlist.seed, k),
+                randomized_at=now,
+                randomized_by=actor,
+                study_day=day,
+            )
         allocation.save(force_insert=True)
-        record_event(actor=actor, action="randomize", obj=allocation, changes={
-            "arm": [None, allocation.arm], "code": [None, allocation.code],
-            "stratum": [None, stratum], "list": [None, rlist.pk],
-        })  # fmt: skip
+        record_event(
+            actor=actor,
+            action="randomize",
+            obj=allocation,
+            changes={
+                "arm": [None, allocation.arm],
+                "code": [None, allocation.code],
+                "stratum": [None, stratum],
+                "list": [None, rlist.pk],
+            },
+        )
         if rlist.design == Design.PERMUTED_BLOCKS:
             _check_capacity(rlist, stratum)
     return allocation
@@ -302,8 +427,9 @@ def do_randomize(actor: User, participant: Participant, *, now: datetime | None 
 
 def _check_capacity(rlist: RandomizationList, stratum: str) -> None:
     threshold = int(rlist.parameters.get("alert_threshold", LIST_ALERT_THRESHOLD))
-    remaining = ListSlot.unscoped.filter(randomization_list=rlist, stratum=stratum,
-                                         participant__isnull=True).count()  # fmt: skip
+    remaining = ListSlot.unscoped.filter(
+        randomization_list=rlist, stratum=stratum, participant__isnull=True
+    ).count()
     if remaining <= threshold:
         _raise_list_alert(rlist, stratum, remaining)
 
@@ -312,9 +438,11 @@ def _raise_list_alert(rlist: RandomizationList, stratum: str, remaining: int) ->
     """Alert the statisticians once per stratum and list size (an extension re-arms it)."""
     capacity = ListSlot.unscoped.filter(randomization_list=rlist, stratum=stratum).count()
     alert, created = ListAlert.unscoped.get_or_create(
-        randomization_list=rlist, stratum=stratum, capacity=capacity,
+        randomization_list=rlist,
+        stratum=stratum,
+        capacity=capacity,
         defaults={"remaining": remaining, "raised_at": timezone.now()},
-    )  # fmt: skip
+    )
     if created:
         transaction.on_commit(lambda: _mail_statisticians(alert))
 
@@ -324,48 +452,76 @@ def _mail_statisticians(alert: ListAlert) -> None:
 
     from combat_norse.sites.models import Membership
 
-    recipients = sorted({m.user.email for m in Membership.objects.filter(
-        role=Role.STATISTICIAN, active=True).select_related("user") if m.user.email})  # fmt: skip
+    recipients = sorted(
+        {
+            m.user.email
+            for m in Membership.objects.filter(role=Role.STATISTICIAN, active=True).select_related(
+                "user"
+            )
+            if m.user.email
+        }
+    )
     if not recipients:
         return
     send_mail(
         subject="[COMBAT-NORSE] randomization list running low",
-        message=(f"List {alert.randomization_list_id}, stratum {alert.stratum}: "
-                 f"{alert.remaining} unused slots left. Extend it with "
-                 "`combat-norse randomization extend`."),
-        from_email=None, recipient_list=recipients,
-    )  # fmt: skip
+        message=(
+            f"List {alert.randomization_list_id}, stratum {alert.stratum}: "
+            f"{alert.remaining} unused slots left. Extend it with "
+            "`combat-norse randomization extend`."
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
 
 
 def gaps(rlist: RandomizationList) -> dict[str, list[int]]:
     """Per stratum, unused slots below the highest used one (left by rolled-back attempts)."""
     out: dict[str, list[int]] = {}
     for stratum in STRATA:
-        used = ListSlot.unscoped.filter(randomization_list=rlist, stratum=stratum,
-                                        participant__isnull=False)  # fmt: skip
+        used = ListSlot.unscoped.filter(
+            randomization_list=rlist, stratum=stratum, participant__isnull=False
+        )
         top = max(used.values_list("sequence", flat=True), default=0)
-        free = list(ListSlot.unscoped.filter(randomization_list=rlist, stratum=stratum,
-                                             participant__isnull=True, sequence__lt=top)
-                    .order_by("sequence").values_list("sequence", flat=True))  # fmt: skip
+        free = list(
+            ListSlot.unscoped.filter(
+                randomization_list=rlist,
+                stratum=stratum,
+                participant__isnull=True,
+                sequence__lt=top,
+            )
+            .order_by("sequence")
+            .values_list("sequence", flat=True)
+        )
         if free:
             out[stratum] = free
     return out
 
 
 # ------------------------------------------------------------------------ corrections, reports
-def do_mark_allocation_error(actor: User, participant: Participant, *, reason: str,
-                             password: str) -> Allocation:  # fmt: skip
+def do_mark_allocation_error(
+    actor: User, participant: Participant, *, reason: str, password: str
+) -> Allocation:
     """Mark an allocation made in error (statistician, re-authenticated). It is never deleted
     or reused and stays in the intention-to-treat population."""
     if not reason.strip():
         raise BadRequest("reason", "marking an allocation in error needs a reason")
-    attempt = Attempt("allocation_error", "participants.Participant", str(participant.pk),
-                      participant.site.code, participant.study_id)  # fmt: skip
+    attempt = Attempt(
+        "allocation_error",
+        "participants.Participant",
+        str(participant.pk),
+        participant.site.code,
+        participant.study_id,
+    )
     with refusals_audited(actor, attempt), transaction.atomic():
         _require_statistician(actor)
         if not (password and actor.check_password(password)):
             raise Refused("re-authentication failed")
-        allocation = Allocation.unscoped.select_for_update().filter(participant=participant).first()
+        allocation = (
+            Allocation.unscoped.select_for_update(no_key=True)
+            .filter(participant=participant)
+            .first()
+        )
         if allocation is None:
             raise Refused("participant is not randomized")
         if allocation.in_error:
@@ -374,10 +530,16 @@ def do_mark_allocation_error(actor: User, participant: Participant, *, reason: s
         allocation.error_reason = reason.strip()
         allocation.error_marked_by = actor
         allocation.error_marked_at = timezone.now()
-        allocation.save(update_fields=["in_error", "error_reason", "error_marked_by",
-                                       "error_marked_at"])  # fmt: skip
-        record_event(actor=actor, action="allocation_error", obj=allocation, reason=reason.strip(),
-                     changes={"in_error": [False, True]})  # fmt: skip
+        allocation.save(
+            update_fields=["in_error", "error_reason", "error_marked_by", "error_marked_at"]
+        )
+        record_event(
+            actor=actor,
+            action="allocation_error",
+            obj=allocation,
+            reason=reason.strip(),
+            changes={"in_error": [False, True]},
+        )
     return allocation
 
 
@@ -404,8 +566,9 @@ def balance_report(actor: User) -> dict[str, Any]:
         by_site[a.participant.site.code][a.arm] += 1
         total[a.arm] += 1
         if a.in_error:
-            errors.append({"study_id": a.participant.study_id, "arm": a.arm,
-                           "reason": a.error_reason})  # fmt: skip
+            errors.append(
+                {"study_id": a.participant.study_id, "arm": a.arm, "reason": a.error_reason}
+            )
     return {
         "total": dict(total),
         "by_stratum": {k: dict(v) for k, v in sorted(by_stratum.items())},

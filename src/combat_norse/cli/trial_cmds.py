@@ -48,12 +48,14 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     except UserSetupError as exc:
         raise BadInput(str(exc)) from None
     if created.one_time_password:
-        sys.stderr.write(f"one-time password for {created.user.username}: "
-                         f"{created.one_time_password}\n")  # fmt: skip
+        sys.stderr.write(
+            f"one-time password for {created.user.username}: {created.one_time_password}\n"
+        )
     else:
         sys.stderr.write(f"{created.user.username} existed; membership added, password unchanged\n")
-    emit_json({"username": created.user.username, "role": created.role,
-               "sites": list(created.sites)})  # fmt: skip
+    emit_json(
+        {"username": created.user.username, "role": created.role, "sites": list(created.sites)}
+    )
     return 0
 
 
@@ -144,11 +146,18 @@ def cmd_consent_add(args: argparse.Namespace) -> int:
     optional = [v for v in (args.optional or "").split(",") if v.strip()]
     with _translate():
         entry = screening_by_id(args.screening_id)
-        consent = do_record_consent(actor, entry, signer=args.signer,
-                                    form_version=args.form_version, optional=optional)  # fmt: skip
-    emit_json({"consent_id": consent.pk, "screening_id": entry.screening_id,
-               "signer": consent.signer, "form_version": consent.form_version,
-               "optional": list(consent.optional)})  # fmt: skip
+        consent = do_record_consent(
+            actor, entry, signer=args.signer, form_version=args.form_version, optional=optional
+        )
+    emit_json(
+        {
+            "consent_id": consent.pk,
+            "screening_id": entry.screening_id,
+            "signer": consent.signer,
+            "form_version": consent.form_version,
+            "optional": list(consent.optional),
+        }
+    )
     return 0
 
 
@@ -161,8 +170,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     with _translate():
         entry = screening_by_id(args.screening_id)
         participant = do_enroll(actor, entry, observational_reason=args.observational_reason or "")
-    emit_json({"study_id": participant.study_id, "cohort": participant.cohort,
-               "site": participant.site.code})  # fmt: skip
+    emit_json(
+        {
+            "study_id": participant.study_id,
+            "cohort": participant.cohort,
+            "site": participant.site.code,
+        }
+    )
     return 0
 
 
@@ -174,8 +188,13 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     with _translate():
         participant = _participant_for_attempt(actor, args.study_id, "withdraw")
         w = do_withdraw(actor, participant, scope=args.scope, reason=args.reason)
-    emit_json({"study_id": participant.study_id, "scope": w.scope,
-               "effective_at": w.effective_at.isoformat()})  # fmt: skip
+    emit_json(
+        {
+            "study_id": participant.study_id,
+            "scope": w.scope,
+            "effective_at": w.effective_at.isoformat(),
+        }
+    )
     return 0
 
 
@@ -186,13 +205,23 @@ def cmd_randomization_setup(args: argparse.Namespace) -> int:
 
     actor = _user(args.as_user)
     with _translate():
-        rlist = do_setup_list(actor, design=args.design, seed=args.seed,
-                              environment=args.environment,
-                              blocks_per_stratum=args.blocks_per_stratum)  # fmt: skip
+        rlist = do_setup_list(
+            actor,
+            design=args.design,
+            seed=args.seed,
+            environment=args.environment,
+            blocks_per_stratum=args.blocks_per_stratum,
+        )
     if rlist.environment == "production" and rlist.seed < 2**32:
         warn("a seed below 2^32 can be guessed by trying them all; prefer a random 63-bit seed")
-    emit_json({"list_id": rlist.pk, "design": rlist.design, "seed": rlist.seed,
-               "algorithm_version": rlist.algorithm_version})  # fmt: skip
+    emit_json(
+        {
+            "list_id": rlist.pk,
+            "design": rlist.design,
+            "seed": rlist.seed,
+            "algorithm_version": rlist.algorithm_version,
+        }
+    )
     return 0
 
 
@@ -205,8 +234,9 @@ def cmd_randomization_extend(args: argparse.Namespace) -> int:
     if rlist is None:
         raise BadInput("environment: no active list")
     with _translate():
-        added = do_extend_list(actor, rlist, stratum=args.stratum, n_blocks=args.blocks,
-                               reason=args.reason)  # fmt: skip
+        added = do_extend_list(
+            actor, rlist, stratum=args.stratum, n_blocks=args.blocks, reason=args.reason
+        )
     emit_json({"list_id": rlist.pk, "stratum": args.stratum, "slots_added": added})
     return 0
 
@@ -243,9 +273,14 @@ def cmd_randomize(args: argparse.Namespace) -> int:
     with _translate():
         participant = _participant_for_attempt(actor, args.study_id, "randomize")
         allocation = do_randomize(actor, participant)
-    emit_json({"study_id": participant.study_id,
-               "randomized_at": allocation.randomized_at.isoformat(),
-               "code": allocation.code, "arm": allocation.arm})  # fmt: skip
+    emit_json(
+        {
+            "study_id": participant.study_id,
+            "randomized_at": allocation.randomized_at.isoformat(),
+            "code": allocation.code,
+            "arm": allocation.arm,
+        }
+    )
     return 0
 
 
@@ -269,10 +304,16 @@ def cmd_mark_error(args: argparse.Namespace) -> int:
     password = _password(args)
     with _translate():
         participant = _participant_for_attempt(actor, args.study_id, "allocation_error")
-        allocation = do_mark_allocation_error(actor, participant, reason=args.reason,
-                                              password=password)  # fmt: skip
-    emit_json({"study_id": participant.study_id, "in_error": allocation.in_error,
-               "reason": allocation.error_reason})  # fmt: skip
+        allocation = do_mark_allocation_error(
+            actor, participant, reason=args.reason, password=password
+        )
+    emit_json(
+        {
+            "study_id": participant.study_id,
+            "in_error": allocation.in_error,
+            "reason": allocation.error_reason,
+        }
+    )
     return 0
 
 
@@ -299,8 +340,14 @@ def cmd_unmasking_record(args: argparse.Namespace) -> int:
     with _translate():
         participant = access_participant(actor, args.study_id)
         u = do_record_assessor_unmasked(actor, participant, assessor, how=args.how)
-    emit_json({"unmasking_id": u.pk, "study_id": participant.study_id,
-               "assessor": assessor.username, "kind": u.kind})  # fmt: skip
+    emit_json(
+        {
+            "unmasking_id": u.pk,
+            "study_id": participant.study_id,
+            "assessor": assessor.username,
+            "kind": u.kind,
+        }
+    )
     return 0
 
 
@@ -323,8 +370,13 @@ def cmd_clocks(args: argparse.Namespace) -> int:
 
 
 def _as(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--as", dest="as_user", required=True, metavar="USERNAME",
-                   help="run with this user's memberships (audited as theirs)")  # fmt: skip
+    p.add_argument(
+        "--as",
+        dest="as_user",
+        required=True,
+        metavar="USERNAME",
+        help="run with this user's memberships (audited as theirs)",
+    )
 
 
 def _seed(value: str) -> int:
@@ -364,15 +416,19 @@ def _register_participants(sub: Any) -> None:
 
     p = sub.add_parser("enroll", help="enroll a screened, consented patient")
     p.add_argument("screening_id")
-    p.add_argument("--observational-reason", default="",
-                   help="enroll a randomized-cohort candidate observationally, saying why")
+    p.add_argument(
+        "--observational-reason",
+        default="",
+        help="enroll a randomized-cohort candidate observationally, saying why",
+    )
     _as(p)
     p.set_defaults(func=cmd_enroll)
 
     p = sub.add_parser("withdraw", help="record a withdrawal")
     p.add_argument("study_id")
-    p.add_argument("--scope", required=True,
-                   choices=["stop_treatment", "stop_follow_up", "stop_all_data"])
+    p.add_argument(
+        "--scope", required=True, choices=["stop_treatment", "stop_follow_up", "stop_all_data"]
+    )
     p.add_argument("--reason", required=True)
     _as(p)
     p.set_defaults(func=cmd_withdraw)

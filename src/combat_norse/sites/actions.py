@@ -49,8 +49,14 @@ def check_membership(role: str, site_codes: Sequence[str]) -> list[Site]:
     return sites
 
 
-def do_add_user(username: str, role: str, site_codes: Sequence[str] = (), *,
-                actor: User | None = None, email: str = "") -> NewUser:  # fmt: skip
+def do_add_user(
+    username: str,
+    role: str,
+    site_codes: Sequence[str] = (),
+    *,
+    actor: User | None = None,
+    email: str = "",
+) -> NewUser:
     """Create a user (or add a membership to an existing one) with a random one-time password.
 
     The password is returned once for the caller to hand over; it is never logged or stored in
@@ -59,8 +65,9 @@ def do_add_user(username: str, role: str, site_codes: Sequence[str] = (), *,
     from combat_norse.audit.api import record_event
 
     if not USERNAME_PATTERN.match(username):
-        raise UserSetupError("username", "3–40 characters: lower-case letters, digits, _ . - "
-                             "starting with a letter")  # fmt: skip
+        raise UserSetupError(
+            "username", "3–40 characters: lower-case letters, digits, _ . - starting with a letter"
+        )
     sites = check_membership(role, site_codes)
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username, defaults={"email": email})
@@ -71,17 +78,24 @@ def do_add_user(username: str, role: str, site_codes: Sequence[str] = (), *,
             user.is_staff = role == Role.ADMIN
             user.is_superuser = role == Role.ADMIN
             user.save()
-            record_event(actor=actor, action="create", obj=user,
-                         changes={"username": [None, username]})  # fmt: skip
+            record_event(
+                actor=actor, action="create", obj=user, changes={"username": [None, username]}
+            )
         targets: list[Site | None] = list(sites) if sites else [None]
         for site in targets:
             membership, made = Membership.objects.get_or_create(user=user, role=role, site=site)
             if made:
                 record_event(
-                    actor=actor, action="create", obj=membership,
+                    actor=actor,
+                    action="create",
+                    obj=membership,
                     site_code=site.code if site else None,
-                    changes={"user": [None, username], "role": [None, role],
-                             "site": [None, site.code if site else None]},
-                )  # fmt: skip
-    return NewUser(user=user, role=role, sites=tuple(s.code for s in sites),
-                   one_time_password=password)  # fmt: skip
+                    changes={
+                        "user": [None, username],
+                        "role": [None, role],
+                        "site": [None, site.code if site else None],
+                    },
+                )
+    return NewUser(
+        user=user, role=role, sites=tuple(s.code for s in sites), one_time_password=password
+    )

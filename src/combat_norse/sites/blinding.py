@@ -43,8 +43,9 @@ class ArmRevealing:
     record: bool = False
     text_fields: frozenset[str] = frozenset()
 
-    def __init__(self, fields: Iterable[str] = (), record: bool = False,
-                 text_fields: Iterable[str] = ()) -> None:  # fmt: skip
+    def __init__(
+        self, fields: Iterable[str] = (), record: bool = False, text_fields: Iterable[str] = ()
+    ) -> None:
         object.__setattr__(self, "fields", frozenset(fields))
         object.__setattr__(self, "record", record)
         object.__setattr__(self, "text_fields", frozenset(text_fields))

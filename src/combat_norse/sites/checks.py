@@ -33,17 +33,23 @@ def check_trial_data_models(app_configs: Any = None, **kwargs: Any) -> list[Erro
             if model.__name__.startswith("Historical"):
                 continue
             if declaration_of(model) is None:
-                errors.append(Error(
-                    f"{model._meta.label} does not declare arm_revealing",
-                    hint="Add `arm_revealing = ArmRevealing(...)` or NOT_ARM_REVEALING.",
-                    obj=model, id="combat_norse.E001",
-                ))  # fmt: skip
+                errors.append(
+                    Error(
+                        f"{model._meta.label} does not declare arm_revealing",
+                        hint="Add `arm_revealing = ArmRevealing(...)` or NOT_ARM_REVEALING.",
+                        obj=model,
+                        id="combat_norse.E001",
+                    )
+                )
             if any(m.name == "objects" for m in model._meta.managers):
-                errors.append(Error(
-                    f"{model._meta.label} has a manager named 'objects'",
-                    hint="Name it `unscoped` and read through access_* functions.",
-                    obj=model, id="combat_norse.E002",
-                ))  # fmt: skip
+                errors.append(
+                    Error(
+                        f"{model._meta.label} has a manager named 'objects'",
+                        hint="Name it `unscoped` and read through access_* functions.",
+                        obj=model,
+                        id="combat_norse.E002",
+                    )
+                )
     return errors
 
 
@@ -55,9 +61,17 @@ def check_masked_roles(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     unknown = sorted(set(configured) - {r.value for r in Role})
     errors = []
     if unknown:
-        errors.append(Error(f"COMBAT_NORSE_MASKED_ROLES names unknown roles {unknown}",
-                            id="combat_norse.E003"))  # fmt: skip
+        errors.append(
+            Error(
+                f"COMBAT_NORSE_MASKED_ROLES names unknown roles {unknown}", id="combat_norse.E003"
+            )
+        )
     if Role.OUTCOME_ASSESSOR not in masked_roles():
-        errors.append(Error("COMBAT_NORSE_MASKED_ROLES must include outcome_assessor "
-                            "(the registration masks outcome assessors)", id="combat_norse.E003"))
+        errors.append(
+            Error(
+                "COMBAT_NORSE_MASKED_ROLES must include outcome_assessor "
+                "(the registration masks outcome assessors)",
+                id="combat_norse.E003",
+            )
+        )
     return errors

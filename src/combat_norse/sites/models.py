@@ -46,9 +46,7 @@ class Site(models.Model):
 class Membership(models.Model):
     """One (user, role, site) grant. ``site`` is empty for central roles (all sites)."""
 
-    user = models.ForeignKey(
-        "auth.User", on_delete=models.CASCADE, related_name="memberships"
-    )
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=32, choices=Role.choices)
     site = models.ForeignKey(
         Site, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"

@@ -27,32 +27,57 @@ class Role(models.TextChoices):
 
 # Roles whose membership is tied to one site; the others are central (all sites).
 SITE_ROLES: frozenset[str] = frozenset(
-    {Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR, Role.PHARMACIST, Role.OUTCOME_ASSESSOR,
-     Role.MONITOR}
-)  # fmt: skip
+    {
+        Role.SITE_COORDINATOR,
+        Role.SITE_INVESTIGATOR,
+        Role.PHARMACIST,
+        Role.OUTCOME_ASSESSOR,
+        Role.MONITOR,
+    }
+)
 CENTRAL_ROLES: frozenset[str] = frozenset(r.value for r in Role) - SITE_ROLES
 
 # Roles that read and write participant records (row level) at all.
 PARTICIPANT_ROLES: frozenset[str] = frozenset(
-    {Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR, Role.PHARMACIST, Role.OUTCOME_ASSESSOR,
-     Role.DATA_MANAGER, Role.MONITOR, Role.STATISTICIAN}
-)  # fmt: skip
+    {
+        Role.SITE_COORDINATOR,
+        Role.SITE_INVESTIGATOR,
+        Role.PHARMACIST,
+        Role.OUTCOME_ASSESSOR,
+        Role.DATA_MANAGER,
+        Role.MONITOR,
+        Role.STATISTICIAN,
+    }
+)
 # Roles that see aggregates only (no participant rows).
 AGGREGATE_ROLES: frozenset[str] = frozenset({Role.DSMB_MEMBER, Role.SPONSOR_VIEWER})
 # Roles that may write participant data (monitors and statisticians read).
 WRITER_ROLES: frozenset[str] = frozenset(
-    {Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR, Role.PHARMACIST, Role.OUTCOME_ASSESSOR,
-     Role.DATA_MANAGER}
-)  # fmt: skip
+    {
+        Role.SITE_COORDINATOR,
+        Role.SITE_INVESTIGATOR,
+        Role.PHARMACIST,
+        Role.OUTCOME_ASSESSOR,
+        Role.DATA_MANAGER,
+    }
+)
 # Treating team: the only roles that may randomize (PROTOCOL.md §13).
 RANDOMIZER_ROLES: frozenset[str] = frozenset({Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR})
 
 DEFAULT_MASKED_ROLES: frozenset[str] = frozenset({Role.OUTCOME_ASSESSOR, Role.SPONSOR_VIEWER})
 # Unblinded roles and administrators must use two-factor authentication.
 DEFAULT_TWO_FACTOR_ROLES: frozenset[str] = frozenset(
-    {Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR, Role.PHARMACIST, Role.DATA_MANAGER,
-     Role.MONITOR, Role.STATISTICIAN, Role.DSMB_MEMBER, Role.ADMIN}
-)  # fmt: skip
+    {
+        Role.SITE_COORDINATOR,
+        Role.SITE_INVESTIGATOR,
+        Role.PHARMACIST,
+        Role.DATA_MANAGER,
+        Role.MONITOR,
+        Role.STATISTICIAN,
+        Role.DSMB_MEMBER,
+        Role.ADMIN,
+    }
+)
 
 
 def masked_roles() -> frozenset[str]:

@@ -27,10 +27,14 @@ class ViewPolicy:
         return self.public or self.roles is None or bool(self.roles & frozenset(held))
 
 
-def view_policy(*, public: bool = False, roles: Iterable[str] | None = None,
-                scoped_object: bool = False) -> Callable[[V], V]:  # fmt: skip
-    policy = ViewPolicy(public=public, roles=None if roles is None else frozenset(roles),
-                        scoped_object=scoped_object)  # fmt: skip
+def view_policy(
+    *, public: bool = False, roles: Iterable[str] | None = None, scoped_object: bool = False
+) -> Callable[[V], V]:
+    policy = ViewPolicy(
+        public=public,
+        roles=None if roles is None else frozenset(roles),
+        scoped_object=scoped_object,
+    )
 
     def decorate(view: V) -> V:
         @wraps(view)

@@ -4,29 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=8, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('city', models.CharField(max_length=80)),
-                ('state', models.CharField(blank=True, max_length=80)),
-                ('country', models.CharField(max_length=80)),
-                ('country_code', models.CharField(max_length=2)),
-                ('timezone', models.CharField(help_text='IANA time zone, e.g. America/New_York', max_length=64)),
-                ('region', models.CharField(choices=[('north_america', 'North America'), ('europe', 'Europe'), ('asia', 'Asia')], max_length=16)),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=8, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("city", models.CharField(max_length=80)),
+                ("state", models.CharField(blank=True, max_length=80)),
+                ("country", models.CharField(max_length=80)),
+                ("country_code", models.CharField(max_length=2)),
+                (
+                    "timezone",
+                    models.CharField(
+                        help_text="IANA time zone, e.g. America/New_York", max_length=64
+                    ),
+                ),
+                (
+                    "region",
+                    models.CharField(
+                        choices=[
+                            ("north_america", "North America"),
+                            ("europe", "Europe"),
+                            ("asia", "Asia"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
     ]

@@ -6,25 +6,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trial_sites', '0002_load_sites'),
+        ("trial_sites", "0002_load_sites"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('site_coordinator', 'Site coordinator'), ('site_investigator', 'Site investigator'), ('pharmacist', 'Unblinded pharmacist'), ('outcome_assessor', 'Blinded outcome assessor'), ('data_manager', 'Central data manager'), ('monitor', 'Monitor'), ('statistician', 'Unblinded trial statistician'), ('dsmb_member', 'DSMB member'), ('sponsor_viewer', 'Sponsor/PI viewer'), ('admin', 'System administrator')], max_length=32)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='trial_sites.site')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("site_coordinator", "Site coordinator"),
+                            ("site_investigator", "Site investigator"),
+                            ("pharmacist", "Unblinded pharmacist"),
+                            ("outcome_assessor", "Blinded outcome assessor"),
+                            ("data_manager", "Central data manager"),
+                            ("monitor", "Monitor"),
+                            ("statistician", "Unblinded trial statistician"),
+                            ("dsmb_member", "DSMB member"),
+                            ("sponsor_viewer", "Sponsor/PI viewer"),
+                            ("admin", "System administrator"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="trial_sites.site",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'role', 'site'), name='membership_unique_user_role_site'), models.UniqueConstraint(condition=models.Q(('site__isnull', True)), fields=('user', 'role'), name='membership_unique_central_role')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "role", "site"), name="membership_unique_user_role_site"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("site__isnull", True)),
+                        fields=("user", "role"),
+                        name="membership_unique_central_role",
+                    ),
+                ],
             },
         ),
     ]
