@@ -331,13 +331,7 @@ def do_randomize(
     (site coordinator or investigator) of the participant's site may randomize; a second call
     returns the first allocation."""
     now = now or timezone.now()
-    attempt = Attempt(
-        "randomize",
-        "participants.Participant",
-        str(participant.pk),
-        participant.site.code,
-        participant.study_id,
-    )
+    attempt = Attempt.on_participant("randomize", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope = scope_for(actor)
         scope.require(participant.site_id, roles=RANDOMIZER_ROLES, action="randomize")
@@ -506,13 +500,7 @@ def do_mark_allocation_error(
     or reused and stays in the intention-to-treat population."""
     if not reason.strip():
         raise BadRequest("reason", "marking an allocation in error needs a reason")
-    attempt = Attempt(
-        "allocation_error",
-        "participants.Participant",
-        str(participant.pk),
-        participant.site.code,
-        participant.study_id,
-    )
+    attempt = Attempt.on_participant("allocation_error", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         _require_statistician(actor)
         if not (password and actor.check_password(password)):

@@ -186,7 +186,7 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
 
     actor = _user(args.as_user)
     with _translate():
-        participant = _participant_for_attempt(actor, args.study_id, "withdraw")
+        participant = _participant_for_attempt(args.study_id)
         w = do_withdraw(actor, participant, scope=args.scope, reason=args.reason)
     emit_json(
         {
@@ -271,7 +271,7 @@ def cmd_randomize(args: argparse.Namespace) -> int:
 
     actor = _user(args.as_user)
     with _translate():
-        participant = _participant_for_attempt(actor, args.study_id, "randomize")
+        participant = _participant_for_attempt(args.study_id)
         allocation = do_randomize(actor, participant)
     emit_json(
         {
@@ -284,10 +284,9 @@ def cmd_randomize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _participant_for_attempt(actor: Any, study_id: str, action: str) -> Any:
+def _participant_for_attempt(study_id: str) -> Any:
     """The participant for an action whose permission check (and its audited refusal) is the
     action's own: existence is checked here, site and role in the ``do_*`` function."""
-    del actor, action
     from combat_norse.participants.access import NotFound, participant_by_study_id
 
     try:
@@ -303,7 +302,7 @@ def cmd_mark_error(args: argparse.Namespace) -> int:
     actor = _user(args.as_user)
     password = _password(args)
     with _translate():
-        participant = _participant_for_attempt(actor, args.study_id, "allocation_error")
+        participant = _participant_for_attempt(args.study_id)
         allocation = do_mark_allocation_error(
             actor, participant, reason=args.reason, password=password
         )
@@ -324,7 +323,7 @@ def cmd_unmask(args: argparse.Namespace) -> int:
     actor = _user(args.as_user)
     password = _password(args)
     with _translate():
-        participant = _participant_for_attempt(actor, args.study_id, "unmask")
+        participant = _participant_for_attempt(args.study_id)
         unmasking, arm = do_unmask(actor, participant, reason=args.reason, password=password)
     emit_json({"study_id": participant.study_id, "unmasking_id": unmasking.pk, "arm": arm})
     return 0
@@ -332,13 +331,12 @@ def cmd_unmask(args: argparse.Namespace) -> int:
 
 def cmd_unmasking_record(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.participants.access import access_participant
     from combat_norse.participants.actions import do_record_assessor_unmasked
 
     actor = _user(args.as_user)
     assessor = _user(args.assessor)
     with _translate():
-        participant = access_participant(actor, args.study_id)
+        participant = _participant_for_attempt(args.study_id)
         u = do_record_assessor_unmasked(actor, participant, assessor, how=args.how)
     emit_json(
         {

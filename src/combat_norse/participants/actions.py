@@ -85,6 +85,16 @@ class Attempt:
     site_code: str | None = None
     participant_ref: str | None = None
 
+    @classmethod
+    def on_participant(cls, action: str, participant: Participant) -> Attempt:
+        return cls(action, "participants.Participant", str(participant.pk),
+                   participant.site.code, participant.study_id)  # fmt: skip
+
+    @classmethod
+    def on_screening(cls, action: str, entry: ScreeningEntry) -> Attempt:
+        return cls(action, "participants.ScreeningEntry", str(entry.pk), entry.site.code,
+                   entry.screening_id)  # fmt: skip
+
 
 @contextmanager
 def refusals_audited(actor: User, attempt: Attempt) -> Iterator[None]:
@@ -230,13 +240,7 @@ def do_rescreen(
 ) -> tuple[ScreeningEntry, tuple[str, ...]]:
     """Re-evaluate a screening entry as data arrive; earlier decisions stay in its history."""
     now = _as_aware(now)
-    attempt = Attempt(
-        "rescreen",
-        "participants.ScreeningEntry",
-        str(entry.pk),
-        entry.site.code,
-        entry.screening_id,
-    )
+    attempt = Attempt.on_screening("rescreen", entry)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=SCREENING_ROLES, action="rescreen")
         entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
@@ -296,9 +300,7 @@ def do_record_consent(
     if signed > now:
         raise BadRequest("signed_at", "is in the future")
     chosen = _optional(optional)
-    attempt = Attempt(
-        "consent", "participants.ScreeningEntry", str(entry.pk), entry.site.code, entry.screening_id
-    )
+    attempt = Attempt.on_screening("consent", entry)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=CONSENT_ROLES, action="consent")
         entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
@@ -386,9 +388,7 @@ def do_enroll(
     the first enrollment.
     """
     now = _as_aware(now)
-    attempt = Attempt(
-        "enroll", "participants.ScreeningEntry", str(entry.pk), entry.site.code, entry.screening_id
-    )
+    attempt = Attempt.on_screening("enroll", entry)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=ENROLL_ROLES, action="enroll")
         entry = (
@@ -486,13 +486,7 @@ def do_withdraw(
     if not reason.strip():
         raise BadRequest("reason", "a withdrawal needs a reason")
     effective = _as_aware(effective_at)
-    attempt = Attempt(
-        "withdraw",
-        "participants.Participant",
-        str(participant.pk),
-        participant.site.code,
-        participant.study_id,
-    )
+    attempt = Attempt.on_participant("withdraw", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(participant.site_id, roles=FOLLOW_UP_ROLES, action="withdraw")
         participant = Participant.unscoped.select_for_update(no_key=True).get(pk=participant.pk)
@@ -527,13 +521,7 @@ def do_end_follow_up(
     if status not in (ParticipantStatus.DIED, ParticipantStatus.LOST_TO_FOLLOW_UP):
         raise BadRequest("status", "died or lost_to_follow_up (withdrawal: do_withdraw)")
     when = _as_aware(at)
-    attempt = Attempt(
-        "end_follow_up",
-        "participants.Participant",
-        str(participant.pk),
-        participant.site.code,
-        participant.study_id,
-    )
+    attempt = Attempt.on_participant("end_follow_up", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(participant.site_id, roles=FOLLOW_UP_ROLES, action="end")
         participant = Participant.unscoped.select_for_update(no_key=True).get(pk=participant.pk)
@@ -543,13 +531,7 @@ def do_end_follow_up(
 
 # ------------------------------------------------------------------------- masking
 def do_assign_assessor(actor: User, participant: Participant, assessor: User) -> AssessorAssignment:
-    attempt = Attempt(
-        "assign_assessor",
-        "participants.Participant",
-        str(participant.pk),
-        participant.site.code,
-        participant.study_id,
-    )
+    attempt = Attempt.on_participant("assign_assessor", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(participant.site_id, roles=ASSIGN_ROLES, action="assign")
         if Role.OUTCOME_ASSESSOR not in scope_for(assessor).roles_at(participant.site_id):
@@ -596,13 +578,7 @@ def do_record_assessor_unmasked(
     if not how.strip():
         raise BadRequest("how", "say how the arm became known")
     when = _as_aware(occurred_at)
-    attempt = Attempt(
-        "record_unmasking",
-        "participants.Participant",
-        str(participant.pk),
-        participant.site.code,
-        participant.study_id,
-    )
+    attempt = Attempt.on_participant("record_unmasking", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope = scope_for(actor)
         scope.require(participant.site_id, roles=UNMASKING_RECORDER_ROLES, action="unmasking")
@@ -642,13 +618,7 @@ def do_unmask(
 
     if not reason.strip():
         raise BadRequest("reason", "a deliberate unmasking needs a reason")
-    attempt = Attempt(
-        "unmask",
-        "participants.Participant",
-        str(participant.pk),
-        participant.site.code,
-        participant.study_id,
-    )
+    attempt = Attempt.on_participant("unmask", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope = scope_for(actor)
         if not scope.is_masked_at(participant.site_id):
@@ -709,13 +679,7 @@ def do_record_outcome(
     from combat_norse.participants.access import access_participant
 
     when = _as_aware(assessed_at)
-    attempt = Attempt(
-        "outcome",
-        "participants.Participant",
-        str(participant.pk),
-        participant.site.code,
-        participant.study_id,
-    )
+    attempt = Attempt.on_participant("outcome", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         access_participant(actor, participant.study_id, roles=OUTCOME_ROLES)
         if valid_consent(participant.screening, purpose="follow_up", at=when) is None:
