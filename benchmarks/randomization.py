@@ -55,7 +55,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 SITES = {"YNH": "bench_ynh", "SNU": "bench_snu", "PSL": "bench_psl", "OHS": "bench_ohs"}
-SEED = 20261126
+SEED = 2**60 + 20261126
 
 
 # ------------------------------------------------------------------------ database plumbing

@@ -98,7 +98,7 @@ def enroll(personas: Personas) -> Callable[..., Any]:
 def production_list(personas: Personas) -> Any:
     from combat_norse.allocation.actions import do_setup_list
 
-    return do_setup_list(personas.statistician, design="permuted_blocks", seed=20261126,
+    return do_setup_list(personas.statistician, design="permuted_blocks", seed=2**60 + 20261126,
                          environment="production", blocks_per_stratum=10)  # fmt: skip
 
 

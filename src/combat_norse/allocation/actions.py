@@ -27,7 +27,6 @@ chain lock; ``FOR NO KEY UPDATE`` serializes the same writers without that confl
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -36,6 +35,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from combat_norse.allocation.models import (
     Allocation,
@@ -69,6 +69,7 @@ from combat_norse.randomization import (
     minimization_code,
     minimization_uniforms,
     minimize,
+    new_seed,
     next_block_number,
     stratum_key,
     verify_list,
@@ -90,7 +91,24 @@ def _require_statistician(actor: User) -> Scope:
 
 
 def _seed_digest(seed: int) -> str:
-    return hashlib.sha256(str(seed).encode()).hexdigest()
+    """A keyed digest of the seed (HMAC with the server's SECRET_KEY): it shows later that the
+    stored seed is the one set up, yet cannot be searched back to the seed from the trail."""
+    return salted_hmac("combat_norse.allocation.seed", str(seed), algorithm="sha256").hexdigest()
+
+
+def min_production_seed() -> int:
+    """Production seeds must be large and random: a small seed could be found by trying them
+    all against the codes and arms sites see, which would reveal the next allocations."""
+    from django.conf import settings
+
+    return int(getattr(settings, "COMBAT_NORSE_MIN_PRODUCTION_SEED", 2**56))
+
+
+def random_seed() -> int:
+    """A random seed acceptable for production."""
+    while (seed := new_seed()) < min_production_seed():
+        continue
+    return seed
 
 
 def current_environment() -> str:
@@ -119,7 +137,7 @@ def do_setup_list(
     alert_threshold: int = LIST_ALERT_THRESHOLD,
 ) -> RandomizationList:
     """Generate a list (or a minimization set-up) from ``seed``; statistician only. The list's
-    seed and rows stay concealed; the audit trail holds the seed's SHA-256, not the seed."""
+    seed and rows stay concealed; the audit trail holds a keyed digest of the seed, not the seed."""
     environment = environment or current_environment()
     if design not in Design.values:
         raise BadRequest("design", f"one of {', '.join(Design.values)}")
@@ -127,6 +145,9 @@ def do_setup_list(
         raise BadRequest("environment", f"one of {', '.join(Environment.values)}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise BadRequest("seed", "a whole number from 0 to 2^63-1")
+    if environment == Environment.PRODUCTION and seed < min_production_seed():
+        raise BadRequest("seed", f"a production list needs a random seed of at least "
+                         f"{min_production_seed()} (use --seed random)")  # fmt: skip
     if not 1 <= blocks_per_stratum <= 10_000:
         raise BadRequest("blocks_per_stratum", "from 1 to 10000")
     attempt = Attempt("randomization_setup", "allocation.RandomizationList")
@@ -181,7 +202,7 @@ def do_setup_list(
                 "design": [None, design],
                 "environment": [None, environment],
                 "algorithm_version": [None, version],
-                "seed_sha256": [None, _seed_digest(seed)],
+                "seed_hmac_sha256": [None, _seed_digest(seed)],
                 "parameters": [None, params],
             },
         )

@@ -3,6 +3,9 @@
 ``verify`` prints ``{"ok": true, "events": N}`` (exit 0) or ``{"ok": false, "first_bad_event":
 SEQ, "reason": ...}`` (exit 1). ``export`` writes the trail as CSV, streamed, to ``--output``
 (``-``: standard output, nothing else printed); with a file it prints ``{"output", "rows"}``.
+The trail holds arm-revealing events and screening data, so ``export`` runs ``--as`` a central
+unmasked role (statistician or data manager; the setting ``COMBAT_NORSE_AUDIT_EXPORT_ROLES``),
+is refused (exit 3) for anyone else, and is itself recorded in the trail.
 Options are checked before the database is touched; a bad value is exit 2 with one line naming
 the option.
 """
@@ -17,7 +20,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from combat_norse.cli.common import EXIT_FAILED_CHECK, EXIT_OK, BadInput, emit_json
+from combat_norse.cli.common import EXIT_FAILED_CHECK, EXIT_OK, BadInput, Refused, emit_json
+
+DEFAULT_EXPORT_ROLES = frozenset({"statistician", "data_manager"})
 
 
 def _setup_django() -> None:
@@ -71,6 +76,40 @@ def _known_site(code: str) -> bool:
     return bool(Site.objects.filter(code=code).exists())
 
 
+def _exporter(username: str) -> Any:
+    """The user the export runs as: a central holder of an export role, never a masked one."""
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from combat_norse.audit.api import record_event
+    from combat_norse.sites.access import scope_for
+    from combat_norse.sites.roles import any_masked
+
+    try:
+        user = User.objects.get(username=username, is_active=True)
+    except User.DoesNotExist:
+        raise BadInput(f"as: unknown or inactive user {username!r}") from None
+    scope = scope_for(user)
+    allowed = frozenset(getattr(settings, "COMBAT_NORSE_AUDIT_EXPORT_ROLES", DEFAULT_EXPORT_ROLES))
+    if not scope.central_roles & allowed or any_masked(scope.roles):
+        with transaction.atomic():
+            record_event(actor=user, action="export_refused", object_type="audit.AuditEvent",
+                         reason="role")  # fmt: skip
+        raise Refused("role")
+    return user
+
+
+def _record_export(user: Any, rows: int, filters: dict[str, Any]) -> None:
+    from django.db import transaction
+
+    from combat_norse.audit.api import record_event
+
+    with transaction.atomic():
+        record_event(actor=user, action="export", object_type="audit.AuditEvent",
+                     changes={"rows": [None, rows], "filters": [None, filters]})  # fmt: skip
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     since = parse_bound("--since", args.since, end=False) if args.since else None
     until = parse_bound("--until", args.until, end=True) if args.until else None
@@ -85,19 +124,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     _setup_django()
     from combat_norse.audit.export import ExportFilter, write_csv
 
-    if args.site is not None and not _known_site(args.site):
+    site = args.site.strip().upper() if args.site is not None else None
+    if site is not None and not _known_site(site):
         raise BadInput(f"--site: unknown site code {args.site!r}")
-    flt = ExportFilter(
-        since=since, until=until, site_code=args.site, participant_ref=args.participant
-    )
+    user = _exporter(args.as_user)
+    flt = ExportFilter(since=since, until=until, site_code=site, participant_ref=args.participant)
+    filters = {"since": args.since, "until": args.until, "site": site,
+               "participant": args.participant}  # fmt: skip
     if output == "-":
         try:
-            write_csv(sys.stdout, flt, chunk_size=args.chunk_size)
+            rows = write_csv(sys.stdout, flt, chunk_size=args.chunk_size)
             sys.stdout.flush()
         except BrokenPipeError:  # the reader stopped early (`| head`): quiet, not a traceback
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
+            _record_export(user, -1, filters)
             return EXIT_FAILED_CHECK
+        _record_export(user, rows, filters)
         return EXIT_OK
 
     target = Path(output)
@@ -110,6 +153,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    _record_export(user, rows, filters)
     emit_json({"output": str(target), "rows": rows})
     return EXIT_OK
 
@@ -129,4 +173,6 @@ def register(subparsers: Any) -> None:
     export.add_argument("--site", help="only events of this site code")
     export.add_argument("--participant", help="only events of this study or screening id")
     export.add_argument("--chunk-size", type=_chunk_size, default=2000, help=argparse.SUPPRESS)
+    export.add_argument("--as", dest="as_user", required=True, metavar="USERNAME",
+                        help="a statistician or data manager (the export is audited)")  # fmt: skip
     export.set_defaults(func=cmd_export)

@@ -201,19 +201,17 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- randomization
 def cmd_randomization_setup(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import do_setup_list
+    from combat_norse.allocation.actions import do_setup_list, random_seed
 
     actor = _user(args.as_user)
     with _translate():
         rlist = do_setup_list(
             actor,
             design=args.design,
-            seed=args.seed,
+            seed=random_seed() if args.seed == "random" else args.seed,
             environment=args.environment,
             blocks_per_stratum=args.blocks_per_stratum,
         )
-    if rlist.environment == "production" and rlist.seed < 2**32:
-        warn("a seed below 2^32 can be guessed by trying them all; prefer a random 63-bit seed")
     emit_json(
         {
             "list_id": rlist.pk,
@@ -377,7 +375,9 @@ def _as(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _seed(value: str) -> int:
+def _seed(value: str) -> int | str:
+    if value == "random":
+        return value
     try:
         seed = int(value, 10)
     except ValueError:
@@ -440,7 +440,12 @@ def _register_randomization(sub: Any) -> None:
     rs = rnd.add_subparsers(dest="randomization_command", required=True)
     p = rs.add_parser("setup", help="generate a list from a recorded seed")
     p.add_argument("--design", required=True, choices=["permuted_blocks", "minimization"])
-    p.add_argument("--seed", required=True, type=_seed)
+    p.add_argument(
+        "--seed",
+        required=True,
+        type=_seed,
+        help="a whole number, or 'random' (production needs at least 2^56)",
+    )
     p.add_argument("--environment", choices=["production", "test"], default=None)
     p.add_argument("--blocks-per-stratum", type=int, default=60)
     _as(p)

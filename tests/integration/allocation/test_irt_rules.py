@@ -3,6 +3,7 @@ runs out, corrections that never delete, the balance report, and minimization.""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,9 @@ def test_list_matches_its_seed_and_the_audit_holds_only_the_seed_digest(
     assert verify_stored_list(personas.statistician, production_list) == []
     event = AuditEvent.objects.get(action="randomization_setup")
     assert str(production_list.seed) not in str(event.changes)
-    assert len(event.changes["seed_sha256"][1]) == 64
+    digest = event.changes["seed_hmac_sha256"][1]
+    assert len(digest) == 64
+    assert digest != hashlib.sha256(str(production_list.seed).encode()).hexdigest()  # keyed
     ListSlot.unscoped.filter(randomization_list=production_list, sequence=1,
                              stratum="adult/early").update(arm="tampered")
     problems = verify_stored_list(personas.statistician, production_list)
@@ -45,7 +48,7 @@ def test_list_matches_its_seed_and_the_audit_holds_only_the_seed_digest(
 def test_statistician_is_alerted_once_before_a_stratum_runs_out_and_extension_is_audited(
     personas: Any, enroll: Callable[..., Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=77,
+    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=2**60 + 77,
                           blocks_per_stratum=2)  # 4 to 8 slots per stratum
     rlist.parameters["alert_threshold"] = 3
     rlist.save(update_fields=["parameters"])
@@ -72,7 +75,7 @@ def test_statistician_is_alerted_once_before_a_stratum_runs_out_and_extension_is
 def test_exhausted_stratum_refuses_and_alerts(
     personas: Any, enroll: Callable[..., Any]
 ) -> None:
-    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=5,
+    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=2**60 + 5,
                           blocks_per_stratum=1)
     size = ListSlot.unscoped.filter(randomization_list=rlist, stratum="adult/early").count()
     for _ in range(size):
@@ -122,7 +125,7 @@ def test_balance_report_counts_by_stratum_and_site_for_the_statistician_only(
 def test_minimization_allocations_replay_from_the_seed(
     personas: Any, enroll: Callable[..., Any]
 ) -> None:
-    rlist = do_setup_list(personas.statistician, design="minimization", seed=4242)
+    rlist = do_setup_list(personas.statistician, design="minimization", seed=2**60 + 4242)
     for i in range(12):
         site = "YNH" if i % 3 else "SNU"
         p = enroll(site, date_of_birth="2015-01-01" if i % 4 == 0 else "1990-01-01")
@@ -163,3 +166,15 @@ def test_a_masked_investigator_configuration_refuses_randomization_by_masked_use
         do_randomize(personas.investigator, p)
     assert not Allocation.unscoped.filter(participant=p).exists()
     assert do_randomize(personas.coord, p).participant == p
+
+
+def test_a_production_list_refuses_a_guessable_seed_and_random_gives_a_large_one(
+    personas: Any,
+) -> None:
+    from combat_norse.allocation.actions import BadRequest, min_production_seed, random_seed
+
+    with pytest.raises(BadRequest, match="seed"):
+        do_setup_list(personas.statistician, design="permuted_blocks", seed=20261126)
+    assert all(random_seed() >= min_production_seed() for _ in range(50))
+    assert do_setup_list(personas.statistician, design="permuted_blocks", seed=7,
+                         environment="test", blocks_per_stratum=1).seed == 7

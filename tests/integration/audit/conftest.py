@@ -26,8 +26,12 @@ def alice(db: None) -> User:
 
 @pytest.fixture
 def bob(db: None) -> User:
-    """A central data manager who corrects data."""
-    return User.objects.create_user("bob", password=None)
+    """A central data manager who corrects data (and may export the trail)."""
+    from combat_norse.sites.models import Membership
+
+    user = User.objects.create_user("bob", password=None)
+    Membership.objects.create(user=user, role="data_manager")
+    return user
 
 
 @pytest.fixture

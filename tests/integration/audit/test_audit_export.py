@@ -34,7 +34,7 @@ def _at(day: int, hour: int = 12) -> datetime:
 
 
 @pytest.fixture
-def trail(alice: User, sites: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def trail(alice: User, bob: User, sites: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Six events over three days, two sites, three participants."""
     plan = [
         (_at(1, 9), "YNH", "YNH-001"),
@@ -55,7 +55,7 @@ def trail(alice: User, sites: None, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _export(capsys: pytest.CaptureFixture[str], *options: str) -> list[dict[str, str]]:
-    assert main(["audit", "export", *options]) == 0
+    assert main(["audit", "export", "--as", "bob", *options]) == 0
     return list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
 
 
@@ -101,7 +101,7 @@ def test_export_to_a_file_prints_the_row_count(
     trail: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "trail.csv"
-    assert main(["audit", "export", "--site", "BAR", "--output", str(target)]) == 0
+    assert main(["audit", "export", "--as", "bob", "--site", "bar", "--output", str(target)]) == 0
     assert json.loads(capsys.readouterr().out) == {"output": str(target), "rows": 2}
     with target.open(newline="", encoding="utf-8") as fh:
         assert [r["seq"] for r in csv.DictReader(fh)] == ["3", "5"]
@@ -121,16 +121,18 @@ def test_export_to_a_file_prints_the_row_count(
     ],
 )
 def test_bad_export_options_exit_2_naming_the_option(
-    sites: None, capsys: pytest.CaptureFixture[str], options: list[str], option: str
+    sites: None, bob: User, capsys: pytest.CaptureFixture[str], options: list[str], option: str
 ) -> None:
-    assert main(["audit", "export", *options]) == 2
+    assert main(["audit", "export", "--as", "bob", *options]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and option in captured.err
 
 
 @pytest.mark.django_db
-def test_formula_cells_are_neutralized(alice: User, capsys: pytest.CaptureFixture[str]) -> None:
+def test_formula_cells_are_neutralized(
+    alice: User, bob: User, capsys: pytest.CaptureFixture[str]
+) -> None:
     with transaction.atomic():
         record_event(
             actor=alice, action="update", object_type="crf.Form", object_id="-1",
@@ -172,7 +174,7 @@ def test_cli_argument_errors_exit_2_in_a_subprocess() -> None:
     """The installed console script, without a database: options are checked first."""
     env = dict(os.environ, DATABASE_URL="sqlite:////nonexistent-dir/never-opened.sqlite3")
     done = subprocess.run(
-        [str(CLI), "audit", "export", "--since", "2025-13-01"],
+        [str(CLI), "audit", "export", "--as", "bob", "--since", "2025-13-01"],
         capture_output=True, text=True, env=env, timeout=60, check=False,
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (2, "")
@@ -196,7 +198,7 @@ def _database_url() -> str:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_console_script_verifies_and_exports_the_committed_trail(
-    sites: None, tmp_path: Path
+    sites: None, bob: User, tmp_path: Path
 ) -> None:
     with transaction.atomic():
         for i in range(3):
@@ -209,8 +211,36 @@ def test_console_script_verifies_and_exports_the_committed_trail(
     assert (done.returncode, json.loads(done.stdout)) == (0, {"ok": True, "events": 3})
     target = tmp_path / "ynh.csv"
     done = subprocess.run(
-        [str(CLI), "audit", "export", "--site", "YNH", "-o", str(target)],
+        [str(CLI), "audit", "export", "--as", "bob", "--site", "YNH", "-o", str(target)],
         capture_output=True, text=True, env=env, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["rows"] == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.req("§11")
+def test_export_is_refused_to_site_masked_and_admin_roles_and_every_export_is_audited(
+    trail: None, bob: User, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from combat_norse.audit.models import AuditEvent
+    from combat_norse.sites.models import Membership, Site
+
+    for name, role, site in (("carol", "site_coordinator", "YNH"),
+                             ("dave", "outcome_assessor", "YNH"),
+                             ("erin", "sponsor_viewer", None), ("frank", "admin", None)):
+        user = User.objects.create_user(name, password=None)
+        Membership.objects.create(user=user, role=role,
+                                  site=Site.objects.get(code=site) if site else None)
+        assert main(["audit", "export", "--as", name]) == 3
+        captured = capsys.readouterr()
+        assert (captured.out, captured.err) == ("", "refused: role\n")
+    assert AuditEvent.objects.filter(action="export_refused").count() == 4
+    assert main(["audit", "export", "--as", "nobody"]) == 2
+    capsys.readouterr()
+    rows = _export(capsys, "--site", "YNH")
+    assert len(rows) == 3
+    event = AuditEvent.objects.filter(action="export").get()
+    assert event.actor_username == "bob"
+    assert event.changes["rows"] == [None, 3]
+    assert event.changes["filters"][1]["site"] == "YNH"

@@ -264,15 +264,15 @@ def test_only_the_statistician_sets_up_a_list(
     capsys: pytest.CaptureFixture[str], personas: Any,
 ) -> None:
     code, _, err = run(capsys, "randomization", "setup", "--design", "permuted_blocks",
-                       "--seed", "99", "--as", "coord")
+                       "--seed", "random", "--as", "coord")
     assert (code, err.strip()) == (3, "refused: role")
     code, out, _ = run(capsys, "randomization", "setup", "--design", "minimization",
-                       "--seed", "9007199254740993", "--as", "statistician")
+                       "--seed", "1152921504606846977", "--as", "statistician")
     assert code == 0
     assert out == {"list_id": out["list_id"], "design": "minimization",
-                   "seed": 9007199254740993, "algorithm_version": "minimization/1"}
+                   "seed": 1152921504606846977, "algorithm_version": "minimization/1"}
     code, _, err = run(capsys, "randomization", "setup", "--design", "permuted_blocks",
-                       "--seed", "5", "--as", "statistician")
+                       "--seed", "random", "--as", "statistician")
     assert code == 3 and "active production list exists" in err
 
 
