@@ -83,7 +83,7 @@ STATISTICIAN_ROLES = frozenset({Role.STATISTICIAN})
 DEFAULT_BLOCKS_PER_STRATUM = 60  # about 180 slots per stratum; the alert asks for more in time
 
 
-def _require_statistician(actor: User) -> Scope:
+def require_statistician(actor: User) -> Scope:
     scope = scope_for(actor)
     if Role.STATISTICIAN not in scope.central_roles:
         raise AccessDenied("role", "statistician only")
@@ -152,7 +152,7 @@ def do_setup_list(
         raise BadRequest("blocks_per_stratum", "from 1 to 10000")
     attempt = Attempt("randomization_setup", "allocation.RandomizationList")
     with refusals_audited(actor, attempt), transaction.atomic():
-        _require_statistician(actor)
+        require_statistician(actor)
         existing = (
             RandomizationList.unscoped.select_for_update(no_key=True)
             .filter(environment=environment, active=True)
@@ -241,7 +241,7 @@ def do_extend_list(
         raise BadRequest("reason", "an extension needs a reason")
     attempt = Attempt("list_extend", "allocation.RandomizationList", str(rlist.pk))
     with refusals_audited(actor, attempt), transaction.atomic():
-        _require_statistician(actor)
+        require_statistician(actor)
         rlist = RandomizationList.unscoped.select_for_update(no_key=True).get(pk=rlist.pk)
         if rlist.design != Design.PERMUTED_BLOCKS:
             raise Refused("only a permuted-block list has slots to extend")
@@ -278,7 +278,7 @@ def do_retire_list(actor: User, rlist: RandomizationList, *, reason: str) -> Ran
         raise BadRequest("reason", "retiring a list needs a reason")
     attempt = Attempt("list_retire", "allocation.RandomizationList", str(rlist.pk))
     with refusals_audited(actor, attempt), transaction.atomic():
-        _require_statistician(actor)
+        require_statistician(actor)
         rlist = RandomizationList.unscoped.select_for_update(no_key=True).get(pk=rlist.pk)
         rlist.active = False
         rlist.save(update_fields=["active"])
@@ -294,7 +294,7 @@ def do_retire_list(actor: User, rlist: RandomizationList, *, reason: str) -> Ran
 
 def verify_stored_list(actor: User, rlist: RandomizationList) -> list[str]:
     """Regenerate a permuted-block list from its seed and report any stored row that differs."""
-    _require_statistician(actor)
+    require_statistician(actor)
     rows = [
         PureSlot(
             s.stratum, s.sequence, s.block_number, s.block_size, s.position_in_block, s.arm, s.code
@@ -342,6 +342,16 @@ def _check_randomizable(participant: Participant, now: datetime) -> tuple[str, d
     return stratum_key(age_group, window), levels, result.study_day
 
 
+class ListExhausted(Refused):
+    """No unused slot in the participant's stratum. The message names neither the stratum nor
+    the list state (concealment); the statisticians get the alert."""
+
+    def __init__(self, rlist: RandomizationList, stratum: str) -> None:
+        super().__init__("randomization unavailable: the statistician has been alerted")
+        self.rlist = rlist
+        self.stratum = stratum
+
+
 def do_randomize(
     actor: User,
     participant: Participant,
@@ -353,6 +363,15 @@ def do_randomize(
     returns the first allocation."""
     now = now or timezone.now()
     attempt = Attempt.on_participant("randomize", participant)
+    try:
+        return _allocate(actor, participant, now, attempt)
+    except ListExhausted as exhausted:
+        with transaction.atomic():  # the refused transaction rolled back; alert on its own
+            _raise_list_alert(exhausted.rlist, exhausted.stratum, remaining=0)
+        raise
+
+
+def _allocate(actor: User, participant: Participant, now: datetime, attempt: Attempt) -> Allocation:
     with refusals_audited(actor, attempt), transaction.atomic():
         scope = scope_for(actor)
         scope.require(participant.site_id, roles=RANDOMIZER_ROLES, action="randomize")
@@ -378,8 +397,7 @@ def do_randomize(
                 .first()
             )
             if slot is None:
-                _raise_list_alert(rlist, stratum, remaining=0)
-                raise Refused(f"list exhausted for stratum {stratum}: the statistician is alerted")
+                raise ListExhausted(rlist, stratum)
             _after_slot_locked()
             slot.participant = participant
             slot.used_at = now
@@ -523,7 +541,7 @@ def do_mark_allocation_error(
         raise BadRequest("reason", "marking an allocation in error needs a reason")
     attempt = Attempt.on_participant("allocation_error", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
-        _require_statistician(actor)
+        require_statistician(actor)
         if not (password and actor.check_password(password)):
             raise Refused("re-authentication failed")
         allocation = (
@@ -565,7 +583,7 @@ def access_allocation(user: User | Scope, participant: Participant) -> Allocatio
 def balance_report(actor: User) -> dict[str, Any]:
     """Allocations by arm within each stratum and each site, for the statistician; allocations
     marked in error are counted (intention to treat) and listed."""
-    _require_statistician(actor)
+    require_statistician(actor)
     by_stratum: dict[str, Counter[str]] = defaultdict(Counter)
     by_site: dict[str, Counter[str]] = defaultdict(Counter)
     errors = []

@@ -60,6 +60,8 @@ def read_json_source(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"file: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise BadInput("file: JSON nested too deeply") from None
 
 
 def warn(message: str) -> None:

@@ -21,13 +21,13 @@ def setup_django() -> None:
     django.setup()
 
 
-def _user(username: str) -> Any:
+def _user(username: str, option: str = "as") -> Any:
     from django.contrib.auth.models import User
 
     try:
         return User.objects.get(username=username, is_active=True)
     except User.DoesNotExist:
-        raise BadInput(f"as: unknown or inactive user {username!r}") from None
+        raise BadInput(f"{option}: unknown or inactive user {username!r}") from None
 
 
 # ---------------------------------------------------------------- sites, users
@@ -81,7 +81,7 @@ class _translate:  # a context manager, named for how it reads at the call site
         if isinstance(exc, RecordError | BadRequest):
             raise BadInput(str(exc)) from None
         if isinstance(exc, NotFound):
-            raise BadInput(f"unknown {exc}") from None
+            raise BadInput(f"{exc.field}: unknown {exc}") from None
         if isinstance(exc, UnknownSite):
             raise BadInput(f"site: unknown site code {exc}") from None
         return False
@@ -225,9 +225,11 @@ def cmd_randomization_setup(args: argparse.Namespace) -> int:
 
 def cmd_randomization_extend(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import active_list, do_extend_list
+    from combat_norse.allocation.actions import active_list, do_extend_list, require_statistician
 
     actor = _user(args.as_user)
+    with _translate():
+        require_statistician(actor)  # before saying anything about the lists
     rlist = active_list(args.environment)
     if rlist is None:
         raise BadInput("environment: no active list")
@@ -251,9 +253,15 @@ def cmd_randomization_balance(args: argparse.Namespace) -> int:
 
 def cmd_randomization_verify(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import active_list, verify_stored_list
+    from combat_norse.allocation.actions import (
+        active_list,
+        require_statistician,
+        verify_stored_list,
+    )
 
     actor = _user(args.as_user)
+    with _translate():
+        require_statistician(actor)  # before saying anything about the lists
     rlist = active_list(args.environment)
     if rlist is None:
         raise BadInput("environment: no active list")
@@ -332,7 +340,7 @@ def cmd_unmasking_record(args: argparse.Namespace) -> int:
     from combat_norse.participants.actions import do_record_assessor_unmasked
 
     actor = _user(args.as_user)
-    assessor = _user(args.assessor)
+    assessor = _user(args.assessor, "assessor")
     with _translate():
         participant = _participant_for_attempt(args.study_id)
         u = do_record_assessor_unmasked(actor, participant, assessor, how=args.how)

@@ -24,7 +24,11 @@ from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
 
 
 class NotFound(LookupError):
-    """No record with that identifier."""
+    """No record with that identifier; ``field`` names the identifier."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _scope(user: User | Scope) -> Scope:
@@ -53,7 +57,7 @@ def access_screening(
             screening_id=screening_id.strip().upper()
         )
     except ScreeningEntry.DoesNotExist:
-        raise NotFound(f"screening {screening_id}") from None
+        raise NotFound(f"screening {screening_id}", "screening_id") from None
     scope.require(
         entry.site_id, roles=frozenset(roles) - {Role.OUTCOME_ASSESSOR}, action="screening"
     )
@@ -97,7 +101,7 @@ def access_participant(
             study_id=study_id.strip().upper()
         )
     except Participant.DoesNotExist:
-        raise NotFound(f"participant {study_id}") from None
+        raise NotFound(f"participant {study_id}", "study_id") from None
     scope.require(participant.site_id, roles=wanted, action="participant")
     if _assessor_only_at(scope, participant.site_id, wanted) and not (
         AssessorAssignment.unscoped.filter(
@@ -129,7 +133,7 @@ def screening_by_id(screening_id: str) -> ScreeningEntry:
             screening_id=screening_id.strip().upper()
         )
     except ScreeningEntry.DoesNotExist:
-        raise NotFound(f"screening {screening_id}") from None
+        raise NotFound(f"screening {screening_id}", "screening_id") from None
 
 
 def participant_by_study_id(study_id: str) -> Participant:
@@ -139,4 +143,4 @@ def participant_by_study_id(study_id: str) -> Participant:
             study_id=study_id.strip().upper()
         )
     except Participant.DoesNotExist:
-        raise NotFound(f"participant {study_id}") from None
+        raise NotFound(f"participant {study_id}", "study_id") from None

@@ -463,7 +463,8 @@ def expire_unrandomized(now: datetime | None = None) -> list[str]:
         onset = p.screening.se_onset
         if onset is None:
             continue
-        day = study_day(onset, now, p.site.timezone)
+        zone = p.screening.record.get("site_timezone") or p.site.timezone
+        day = study_day(onset, now, zone)
         if day > DEFAULT.max_study_day:
             do_move_to_observational(
                 None, p, f"not randomized by day {DEFAULT.max_study_day} (day {day})"
@@ -584,6 +585,8 @@ def do_record_assessor_unmasked(
         scope.require(participant.site_id, roles=UNMASKING_RECORDER_ROLES, action="unmasking")
         if Role.OUTCOME_ASSESSOR in scope.roles_at(participant.site_id) and actor != assessor:
             raise Refused("role: an assessor records only their own unmasking")
+        if not scope_for(assessor).is_masked_at(participant.site_id):
+            raise Refused("role: the user named is not masked at this site")
         unmasking = Unmasking(
             participant=participant,
             user=assessor,

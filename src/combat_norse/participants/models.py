@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from combat_norse.audit.history import trial_history
-from combat_norse.sites.blinding import NOT_ARM_REVEALING
+from combat_norse.sites.blinding import NOT_ARM_REVEALING, ArmRevealing
 from combat_norse.sites.models import Site
 
 
@@ -71,7 +71,7 @@ class ScreeningEntry(models.Model):
     reason_not_enrolled = models.TextField(blank=True)
 
     history = trial_history()
-    arm_revealing = NOT_ARM_REVEALING
+    arm_revealing = ArmRevealing(text_fields={"reason_not_enrolled"})  # free text may name a drug
     unscoped = models.Manager()
 
     class Meta:
@@ -199,7 +199,9 @@ class Participant(models.Model):
     end_reason = models.TextField(blank=True)
 
     history = trial_history()
-    arm_revealing = NOT_ARM_REVEALING
+    arm_revealing = ArmRevealing(
+        text_fields={"cohort_reason", "end_reason"}
+    )  # free text may name a drug
     unscoped = models.Manager()
 
     class Meta:
@@ -230,7 +232,7 @@ class Withdrawal(models.Model):
     reason = models.TextField()
 
     history = trial_history()
-    arm_revealing = NOT_ARM_REVEALING
+    arm_revealing = ArmRevealing(text_fields={"reason"})  # free text may name a drug
     unscoped = models.Manager()
 
     def __str__(self) -> str:
@@ -296,7 +298,7 @@ class Unmasking(models.Model):
     recorded_at = models.DateTimeField()
     notified_at = models.DateTimeField(null=True, blank=True)
 
-    arm_revealing = NOT_ARM_REVEALING
+    arm_revealing = ArmRevealing(text_fields={"how"})  # free text may name a drug
     unscoped = models.Manager()
 
     class Meta:

@@ -41,6 +41,9 @@ from typing import Any, Final
 from combat_norse.protocol.parameters import DEFAULT, ProtocolParameters
 from combat_norse.protocol.units import as_decimal
 
+PLAUSIBLE_YEARS: Final = (1900, 2200)
+"""Dates and datetimes outside these years are typing errors, not patients."""
+
 
 class PlannedTherapy(StrEnum):
     """What the treating team plans or considers (``planned_therapy``, criterion I4)."""
@@ -223,9 +226,13 @@ def _parse_date(name: str, value: object) -> date:
     if not _DATE_RE.fullmatch(value):
         raise RecordError(name, f"malformed date {value[:40]!r}, expected YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise RecordError(name, f"not a calendar date: {value!r}") from None
+    if not PLAUSIBLE_YEARS[0] <= parsed.year <= PLAUSIBLE_YEARS[1]:
+        raise RecordError(name, f"year {parsed.year} is outside {PLAUSIBLE_YEARS[0]}–"
+                          f"{PLAUSIBLE_YEARS[1]}")  # fmt: skip
+    return parsed
 
 
 def _parse_datetime(name: str, value: object) -> datetime:
@@ -245,6 +252,10 @@ def _parse_datetime(name: str, value: object) -> datetime:
         raise RecordError(name, f"not a valid date and time: {value!r}") from None
     if parsed.utcoffset() is None:  # pragma: no cover - the pattern requires an offset
         raise RecordError(name, f"datetime {value!r} has no UTC offset")
+    if not PLAUSIBLE_YEARS[0] <= parsed.year <= PLAUSIBLE_YEARS[1]:
+        # also keeps time-zone arithmetic away from year 1 and 9999, where it overflows
+        raise RecordError(name, f"year {parsed.year} is outside {PLAUSIBLE_YEARS[0]}–"
+                          f"{PLAUSIBLE_YEARS[1]}")  # fmt: skip
     return parsed
 
 

@@ -72,18 +72,26 @@ def test_statistician_is_alerted_once_before_a_stratum_runs_out_and_extension_is
     assert event.reason == "enrolment ahead of plan"
 
 
-def test_exhausted_stratum_refuses_and_alerts(
-    personas: Any, enroll: Callable[..., Any]
+def test_exhausted_stratum_refuses_without_revealing_list_state_and_alerts(
+    personas: Any, enroll: Callable[..., Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=2**60 + 5,
                           blocks_per_stratum=1)
     size = ListSlot.unscoped.filter(randomization_list=rlist, stratum="adult/early").count()
     for _ in range(size):
         do_randomize(personas.coord, enroll())
+    ListAlert.unscoped.all().delete()  # the low-list alert of the last slots; test the final one
+    mail.outbox.clear()
     extra = enroll()
-    with pytest.raises(Refused, match="list exhausted"):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Refused) as refused:
         do_randomize(personas.coord, extra)
+    assert str(refused.value) == "randomization unavailable: the statistician has been alerted"
+    assert "adult" not in str(refused.value)
     assert not Allocation.unscoped.filter(participant=extra).exists()
+    alert = ListAlert.unscoped.get()
+    assert (alert.stratum, alert.remaining) == ("adult/early", 0)
+    assert len(mail.outbox) == 1 and "adult/early" in mail.outbox[0].body
+    assert AuditEvent.objects.filter(action="randomize_refused").count() == 1
 
 
 def test_allocation_in_error_is_marked_never_deleted_and_stays_in_the_report(

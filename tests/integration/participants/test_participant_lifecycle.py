@@ -253,3 +253,26 @@ def test_participant_data_is_read_only_through_access_functions() -> None:
             offenders.append(rel)
     assert offenders == []
     assert not hasattr(Participant, "objects")
+
+
+@pytest.mark.req("§11")
+def test_unmasking_record_names_only_a_masked_user_of_that_site(
+    personas: Any, enroll: Callable[..., Any]
+) -> None:
+    p = enroll()
+    with pytest.raises(Refused, match="not masked"):
+        do_record_assessor_unmasked(personas.coord, p, personas.statistician, how="told")
+    assert AuditEvent.objects.filter(action="record_unmasking_refused").count() == 1
+
+
+@pytest.mark.req("§11")
+def test_free_text_naming_a_drug_is_masked_for_masked_readers(
+    personas: Any, enroll: Callable[..., Any]
+) -> None:
+    from combat_norse.sites.blinding import MASKED, redact_values
+
+    p = enroll()
+    w = do_withdraw(personas.coord, p, scope="stop_treatment", reason="rash after Kineret")
+    shown = redact_values(type(w), {"reason": w.reason, "scope": w.scope}, masked=True)
+    assert shown == {"reason": MASKED, "scope": "stop_treatment"}
+    assert redact_values(type(w), {"reason": w.reason}, masked=False) == {"reason": w.reason}

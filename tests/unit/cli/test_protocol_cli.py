@@ -221,3 +221,15 @@ def test_schedule_with_years_adds_annual_visits() -> None:
 def test_schedule_bad_input_exits_2_naming_the_field(args: list[str], field: str) -> None:
     line = bad_input_line("schedule", *args)
     assert line.startswith(f"error: {field}: "), line
+
+
+@pytest.mark.req("§5")
+def test_hostile_deeply_nested_json_is_bad_input_not_a_crash() -> None:
+    line = bad_input_line("screen", "-", stdin="[" * 200_000 + "]" * 200_000)
+    assert line.startswith("error: file:")
+
+
+@pytest.mark.req("§5")
+def test_datetime_at_the_edge_of_the_calendar_is_bad_input_not_a_crash() -> None:
+    record = json.dumps({"se_onset": "9999-12-31T23:59:00-12:00", "site_timezone": "Asia/Seoul"})
+    assert bad_input_line("screen", "-", stdin=record).startswith("error: se_onset:")

@@ -296,3 +296,15 @@ def test_any_valid_record_round_trips_through_json(
     record = build_record(drop=tuple(drop), **changes)
     text = json.dumps(record_to_json(record), allow_nan=False)
     assert parse_screening_record(json.loads(text)).record == record
+
+
+@pytest.mark.req("§3", "§5")
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("se_onset", "9999-12-31T23:59:00-12:00"), ("se_onset", "0001-01-01T00:00:00+14:00"),
+     ("evaluated_at", "2301-01-01T00:00:00Z"), ("date_of_birth", "1850-06-01")],
+)  # fmt: skip
+def test_implausible_years_are_bad_input_naming_the_field(field: str, value: str) -> None:
+    with pytest.raises(RecordError) as excinfo:
+        parse_screening_record({field: value})
+    assert excinfo.value.field == field
