@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.db.backends.signals import connection_created
 
 from combat_norse.protocol.requirements import unknown_codes
 
@@ -18,6 +21,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if bad:
         raise pytest.UsageError("invalid req markers:\n" + "\n".join(bad))
 
+
+def _allow_audit_truncate(sender: object, connection: Any, **kwargs: object) -> None:
+    """Django's test flush truncates every table; the audit trigger allows that only in a
+    session that asks for it (see audit migration 0002)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET combat_norse.allow_audit_truncate = 'on'")
+
+
+connection_created.connect(_allow_audit_truncate)
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

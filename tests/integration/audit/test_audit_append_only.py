@@ -97,8 +97,9 @@ def test_postgres_trigger_refuses_raw_update_and_delete(make_events: Events, sql
 
 @pytest.mark.django_db
 @pytest.mark.postgres
-def test_postgres_trigger_refuses_truncate_outside_test_databases() -> None:
-    """Migration 0002's SQL in a scratch database whose name does not start with ``test_``."""
+def test_postgres_trigger_refuses_truncate_unless_the_session_allows_it() -> None:
+    """Migration 0002's SQL in a scratch database, in a session that did not set
+    ``combat_norse.allow_audit_truncate`` (the test suite's own sessions do)."""
     migration = importlib.import_module("combat_norse.audit.migrations.0002_append_only_trigger")
     params = connection.settings_dict
     conninfo = {
@@ -124,6 +125,9 @@ def test_postgres_trigger_refuses_truncate_outside_test_databases() -> None:
                     with pytest.raises(psycopg.errors.InsufficientPrivilege):
                         conn.execute(sql)
                 assert conn.execute("SELECT count(*) FROM audit_auditevent").fetchone() == (1,)
+                conn.execute("SET combat_norse.allow_audit_truncate = 'on'")
+                conn.execute("TRUNCATE audit_auditevent")  # what Django's test flush needs
+                assert conn.execute("SELECT count(*) FROM audit_auditevent").fetchone() == (0,)
         finally:
             admin_conn.execute(f'DROP DATABASE "{scratch}"')
 
