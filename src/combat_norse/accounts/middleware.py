@@ -51,3 +51,22 @@ class RequireTwoFactorMiddleware:
                 query = urlencode({"next": request.get_full_path()})
                 return HttpResponseRedirect(f"{reverse(target)}?{query}")
         return self.get_response(request)
+
+
+class RequirePasswordChangeMiddleware:
+    """A user still on a one-time password changes it before anything else (after two-factor,
+    so the change is made by the verified person)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from combat_norse.accounts.models import must_change_password
+
+        user = request.user
+        if user.is_authenticated and must_change_password(user):
+            open_paths = {reverse(name) for name in (*_OPEN_URL_NAMES, "accounts:password_change")}
+            if request.path not in open_paths:
+                query = urlencode({"next": request.get_full_path()})
+                return HttpResponseRedirect(f"{reverse('accounts:password_change')}?{query}")
+        return self.get_response(request)

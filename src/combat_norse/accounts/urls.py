@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("2fa/setup/", views.two_factor_setup, name="2fa_setup"),
     path("2fa/verify/", views.two_factor_verify, name="2fa_verify"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
 ]

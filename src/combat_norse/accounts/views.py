@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -40,6 +42,31 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change (old password, validators), then the one-time flag is cleared
+    and the change is audited (never the password)."""
+
+    template_name = "accounts/password_change.html"
+
+    def get_success_url(self) -> str:
+        return _next_url(self.request)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        from django.utils import timezone
+
+        from combat_norse.accounts.models import PasswordState
+
+        with transaction.atomic():
+            response = super().form_valid(form)
+            user = self.request.user
+            PasswordState.objects.update_or_create(
+                user=user, defaults={"must_change": False, "changed_at": timezone.now()}
+            )
+            record_event(actor=user, action="password_changed", object_type="auth.User",
+                         object_id=str(user.pk))  # fmt: skip
+        return response
 
 
 @login_required

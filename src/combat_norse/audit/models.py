@@ -43,6 +43,7 @@ ACTIONS: dict[str, str] = {
     "login": "a user signed in",
     "login_failed": "a sign-in failed (no password or participant data recorded)",
     "two_factor_enrolled": "a user confirmed a TOTP authenticator",
+    "password_changed": "a user changed their password (the password is never recorded)",
     "two_factor_failed": "a wrong TOTP code was entered",
     "logout": "a user signed out",
     "membership_change": "a role or site grant was added or removed",

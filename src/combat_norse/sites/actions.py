@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from combat_norse.accounts.models import PasswordState
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import CENTRAL_ROLES, SITE_ROLES, Role
 
@@ -78,6 +79,7 @@ def do_add_user(
             user.is_staff = role == Role.ADMIN
             user.is_superuser = role == Role.ADMIN
             user.save()
+            PasswordState.objects.update_or_create(user=user, defaults={"must_change": True})
             record_event(
                 actor=actor, action="create", obj=user, changes={"username": [None, username]}
             )
