@@ -49,7 +49,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
     if created.one_time_password:
         sys.stderr.write(
-            f"one-time password for {created.user.username}: {created.one_time_password}\n"
+            f"one-time password for {created.user.username} (changed at first sign-in): "
+            f"{created.one_time_password}\n"
         )
     else:
         sys.stderr.write(f"{created.user.username} existed; membership added, password unchanged\n")
