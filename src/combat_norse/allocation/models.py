@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from combat_norse.audit.history import trial_history
 from combat_norse.participants.models import Participant
 from combat_norse.sites.blinding import ArmRevealing
 
@@ -39,6 +40,7 @@ class RandomizationList(models.Model):
 
     arm_revealing = ArmRevealing(record=True)  # seed and design parameters predict allocations
     unscoped = models.Manager()
+    history = trial_history()
 
     class Meta:
         constraints = [
@@ -130,6 +132,7 @@ class Allocation(models.Model):
 
     arm_revealing = ArmRevealing(record=True)
     unscoped = models.Manager()
+    history = trial_history()
 
     class Meta:
         constraints = [

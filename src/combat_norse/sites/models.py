@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from combat_norse.audit.history import trial_history
 from combat_norse.sites.roles import CENTRAL_ROLES, SITE_ROLES, Role
 
 
@@ -25,6 +26,8 @@ class Site(models.Model):
     timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. America/New_York")
     region = models.CharField(max_length=16, choices=Region.choices)
     active = models.BooleanField(default=True)
+
+    history = trial_history()
 
     class Meta:
         ordering = ["code"]
@@ -53,6 +56,8 @@ class Membership(models.Model):
     )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = trial_history()
 
     class Meta:
         constraints = [
