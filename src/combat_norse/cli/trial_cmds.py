@@ -138,6 +138,38 @@ def cmd_screening_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screening_not_enrolled(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.access import screening_by_id
+    from combat_norse.participants.actions import do_record_not_enrolled
+
+    actor = _user(args.as_user)
+    with _translate():
+        entry = do_record_not_enrolled(actor, screening_by_id(args.screening_id), args.reason)
+    emit_json(
+        {"screening_id": entry.screening_id, "reason_not_enrolled": entry.reason_not_enrolled}
+    )
+    return 0
+
+
+def cmd_end_follow_up(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.actions import do_end_follow_up
+
+    actor = _user(args.as_user)
+    with _translate():
+        participant = _participant_for_attempt(args.study_id)
+        participant = do_end_follow_up(actor, participant, status=args.status, reason=args.reason)
+    emit_json(
+        {
+            "study_id": participant.study_id,
+            "status": participant.status,
+            "ended_at": participant.ended_at.isoformat() if participant.ended_at else None,
+        }
+    )
+    return 0
+
+
 def cmd_consent_add(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.participants.access import screening_by_id
@@ -410,6 +442,11 @@ def _register_participants(sub: Any) -> None:
     p.add_argument("--reason", default="")
     _as(p)
     p.set_defaults(func=cmd_screening_update)
+    p = ss.add_parser("not-enrolled", help="record why a screened patient was not enrolled")
+    p.add_argument("screening_id")
+    p.add_argument("--reason", required=True)
+    _as(p)
+    p.set_defaults(func=cmd_screening_not_enrolled)
 
     consent = sub.add_parser("consent", help="consent records")
     cs = consent.add_subparsers(dest="consent_command", required=True)
@@ -439,6 +476,13 @@ def _register_participants(sub: Any) -> None:
     p.add_argument("--reason", required=True)
     _as(p)
     p.set_defaults(func=cmd_withdraw)
+
+    p = sub.add_parser("end-follow-up", help="record death or loss to follow-up")
+    p.add_argument("study_id")
+    p.add_argument("--status", required=True, choices=["died", "lost_to_follow_up"])
+    p.add_argument("--reason", required=True)
+    _as(p)
+    p.set_defaults(func=cmd_end_follow_up)
 
     p = sub.add_parser("clocks", help="run the periodic clocks (day-8 cohort move)")
     p.set_defaults(func=cmd_clocks)

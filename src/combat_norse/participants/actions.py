@@ -258,9 +258,12 @@ def do_record_not_enrolled(actor: User, entry: ScreeningEntry, reason: str) -> S
     """Record why a screened patient was not enrolled (for the CONSORT diagram)."""
     if not reason.strip():
         raise BadRequest("reason", "give the reason the patient was not enrolled")
-    with transaction.atomic():
+    attempt = Attempt.on_screening("not_enrolled", entry)
+    with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=SCREENING_ROLES, action="not enrolled")
         entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
+        if Participant.unscoped.filter(screening=entry).exists():
+            raise Refused("already enrolled")
         entry.reason_not_enrolled = reason.strip()
         audited_save(entry, actor=actor, reason="reason not enrolled recorded")
     return entry

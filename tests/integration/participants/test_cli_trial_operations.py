@@ -289,3 +289,24 @@ def test_user_add_prints_the_password_on_stderr_only(capsys: pytest.CaptureFixtu
     assert out == {"username": "new.coord", "role": "site_coordinator", "sites": ["SNU", "YNH"]}
     assert "one-time password" in err
     assert "password" not in json.dumps(out)
+
+
+def test_reason_not_enrolled_and_end_of_follow_up_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], personas: Any, record_file: Callable[..., str],
+    enroll: Callable[..., Any],
+) -> None:
+    run(capsys, "screening", "add", record_file(), "--site", "YNH", "--as", "coord")
+    code, out, _ = run(capsys, "screening", "not-enrolled", "YNH-S0001", "--reason",
+                       "family declined", "--as", "coord")
+    assert (code, out) == (0, {"screening_id": "YNH-S0001", "reason_not_enrolled":
+                               "family declined"})
+    code, _, err = run(capsys, "screening", "not-enrolled", "YNH-S0001", "--reason", "x",
+                       "--as", "othercoord")
+    assert (code, err.strip()) == (3, "refused: other site")
+    p = enroll()
+    code, out, _ = run(capsys, "end-follow-up", p.study_id, "--status", "died", "--reason",
+                       "refractory SE", "--as", "investigator")
+    assert code == 0 and out["status"] == "died" and out["ended_at"]
+    code, _, err = run(capsys, "end-follow-up", p.study_id, "--status", "lost_to_follow_up",
+                       "--reason", "no contact", "--as", "coord")
+    assert (code, err.strip()) == (3, "refused: follow-up already ended (died)")
