@@ -66,7 +66,8 @@ def test_administrator_signs_in_with_totp_and_sees_the_33_sites(
             page.fill("input[name=token]", _code(key, step, digits))
             page.click("main button[type=submit]")
             page.wait_for_load_state()
-            assert page.url.endswith("/admin/trial_sites/site/"), (page.url, page.inner_text("body"))
+            landed = page.url
+            assert landed.endswith("/admin/trial_sites/site/"), (landed, page.inner_text("body"))
             page.screenshot(path=str(tmp_path / "admin-sites.png"), full_page=True)
             body = page.inner_text("body")
             assert "33 sites" in body
