@@ -71,6 +71,7 @@ from combat_norse.randomization import (
     minimize,
     new_seed,
     next_block_number,
+    replay_minimization,
     stratum_key,
     verify_list,
 )
@@ -293,8 +294,11 @@ def do_retire_list(actor: User, rlist: RandomizationList, *, reason: str) -> Ran
 
 
 def verify_stored_list(actor: User, rlist: RandomizationList) -> list[str]:
-    """Regenerate a permuted-block list from its seed and report any stored row that differs."""
+    """Regenerate a permuted-block list from its seed and report any stored row that differs;
+    for minimization, replay every decision from the seed and the stored factor levels."""
     require_statistician(actor)
+    if rlist.design == Design.MINIMIZATION:
+        return _verify_minimization(rlist)
     rows = [
         PureSlot(
             s.stratum, s.sequence, s.block_number, s.block_size, s.position_in_block, s.arm, s.code
@@ -307,6 +311,60 @@ def verify_stored_list(actor: User, rlist: RandomizationList) -> list[str]:
         rlist.parameters.get("block_sizes", DEFAULT_BLOCK_SIZES),
         algorithm_version=rlist.algorithm_version,
     )
+
+
+def _verify_minimization(rlist: RandomizationList) -> list[str]:
+    allocations = list(
+        Allocation.unscoped.filter(randomization_list=rlist)
+        .order_by("sequence_number")
+        .values_list("sequence_number", "factors", "arm", "code")
+    )
+    problems = [
+        f"sequence {n}: expected {k}" for k, (n, *_rest) in enumerate(allocations, start=1)
+        if n != k
+    ]  # fmt: skip
+    config = default_minimization_config(
+        rlist.parameters["sites"], p_best=rlist.parameters["p_best"]
+    )
+    replay = replay_minimization(config, rlist.seed, [f for _n, f, _a, _c in allocations])
+    for (n, _factors, arm, code), decision in zip(allocations, replay, strict=True):
+        if arm != decision.arm:
+            problems.append(f"sequence {n}: arm {arm!r}, the seed gives {decision.arm!r}")
+        if code != minimization_code(rlist.seed, n):
+            problems.append(f"sequence {n}: code {code!r} does not match the seed")
+    return problems
+
+
+def export_list(actor: User, rlist: RandomizationList) -> dict[str, Any]:
+    """The whole list for the statistician (concealed from everyone else): design, seed,
+    version, parameters and every row (slots, or minimization allocations), so it can be
+    checked offline with ``verify_list`` / ``replay_minimization``. The export is audited."""
+    require_statistician(actor)
+    out: dict[str, Any] = {
+        "list_id": rlist.pk, "design": rlist.design, "environment": rlist.environment,
+        "seed": rlist.seed, "algorithm_version": rlist.algorithm_version,
+        "parameters": rlist.parameters, "active": rlist.active,
+    }  # fmt: skip
+    if rlist.design == Design.PERMUTED_BLOCKS:
+        out["slots"] = [
+            {"stratum": s.stratum, "sequence": s.sequence, "block_number": s.block_number,
+             "block_size": s.block_size, "position_in_block": s.position_in_block,
+             "arm": s.arm, "code": s.code,
+             "study_id": s.participant.study_id if s.participant else None}
+            for s in ListSlot.unscoped.filter(randomization_list=rlist)
+            .select_related("participant").order_by("stratum", "sequence")
+        ]  # fmt: skip
+    else:
+        out["allocations"] = [
+            {"sequence_number": a.sequence_number, "factors": a.factors, "arm": a.arm,
+             "code": a.code, "study_id": a.participant.study_id}
+            for a in Allocation.unscoped.filter(randomization_list=rlist)
+            .select_related("participant").order_by("sequence_number")
+        ]  # fmt: skip
+    with transaction.atomic():
+        record_event(actor=actor, action="export", obj=rlist,
+                     changes={"what": [None, "randomization list"]})  # fmt: skip
+    return out
 
 
 # ------------------------------------------------------------------------ allocation

@@ -304,6 +304,21 @@ def cmd_randomization_verify(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_randomization_export(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.allocation.actions import active_list, export_list, require_statistician
+
+    actor = _user(args.as_user)
+    with _translate():
+        require_statistician(actor)
+    rlist = active_list(args.environment)
+    if rlist is None:
+        raise BadInput("environment: no active list")
+    with _translate():
+        emit_json(export_list(actor, rlist))
+    return 0
+
+
 def cmd_randomize(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import do_randomize
@@ -517,6 +532,11 @@ def _register_randomization(sub: Any) -> None:
     p.add_argument("--environment", choices=["production", "test"], default=None)
     _as(p)
     p.set_defaults(func=cmd_randomization_verify)
+
+    p = rs.add_parser("export", help="the whole list as JSON, for offline checks (audited)")
+    p.add_argument("--environment", choices=["production", "test"], default=None)
+    _as(p)
+    p.set_defaults(func=cmd_randomization_export)
 
     p = sub.add_parser("randomize", help="allocate an arm (treating team)")
     p.add_argument("study_id")

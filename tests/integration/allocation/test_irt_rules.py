@@ -186,3 +186,43 @@ def test_a_production_list_refuses_a_guessable_seed_and_random_gives_a_large_one
     assert all(random_seed() >= min_production_seed() for _ in range(50))
     assert do_setup_list(personas.statistician, design="permuted_blocks", seed=7,
                          environment="test", blocks_per_stratum=1).seed == 7
+
+
+def test_statistician_exports_the_list_and_anyone_can_check_it_offline_against_the_seed(
+    personas: Any, enroll: Callable[..., Any], production_list: Any, capsys: Any
+) -> None:
+    import json
+
+    from combat_norse.cli.main import main
+    from combat_norse.randomization import ListSlot as PureSlot
+    from combat_norse.randomization import verify_list
+
+    p = enroll()
+    allocation = do_randomize(personas.coord, p)
+    assert main(["randomization", "export", "--as", "coord"]) == 3
+    assert capsys.readouterr().err.strip() == "refused: role"
+    assert main(["randomization", "export", "--as", "statistician"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["seed"] == production_list.seed
+    used = [s for s in exported["slots"] if s["study_id"]]
+    assert used == [{**used[0], "study_id": p.study_id, "arm": allocation.arm,
+                     "code": allocation.code}]
+    rows = [PureSlot(s["stratum"], s["sequence"], s["block_number"], s["block_size"],
+                     s["position_in_block"], s["arm"], s["code"]) for s in exported["slots"]]
+    assert verify_list(exported["seed"], rows,
+                       blocks_per_stratum=exported["parameters"]["blocks_per_stratum"]) == []
+    assert AuditEvent.objects.filter(action="export", actor_username="statistician").count() == 1
+
+
+def test_minimization_list_verifies_and_a_changed_arm_is_caught(
+    personas: Any, enroll: Callable[..., Any]
+) -> None:
+    rlist = do_setup_list(personas.statistician, design="minimization", seed=2**60 + 99)
+    for _ in range(6):
+        do_randomize(personas.coord, enroll())
+    assert verify_stored_list(personas.statistician, rlist) == []
+    first = Allocation.unscoped.get(randomization_list=rlist, sequence_number=3)
+    other = "tocilizumab" if first.arm == "anakinra" else "anakinra"
+    Allocation.unscoped.filter(pk=first.pk).update(arm=other)
+    problems = verify_stored_list(personas.statistician, rlist)
+    assert problems and problems[0].startswith("sequence 3: arm")
