@@ -39,7 +39,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 from combat_norse.protocol.parameters import DEFAULT, ProtocolParameters
-from combat_norse.protocol.units import as_decimal
+from combat_norse.protocol.units import as_decimal, si_to_per_mm3
 
 PLAUSIBLE_YEARS: Final = (1900, 2200)
 """Dates and datetimes outside these years are typing errors, not patients."""
@@ -344,18 +344,47 @@ def _check_consistency(record: ScreeningRecord) -> None:
             raise RecordError("date_of_birth", f"is after {where}")
 
 
+SI_LAB_FIELDS: Final[dict[str, str]] = {
+    "anc_1e9_per_l": "anc_per_mm3",
+    "platelets_1e9_per_l": "platelets_per_mm3",
+}
+"""Counts that may arrive in SI units (×10⁹/L): converted on entry to the §3 field (×1000)."""
+
+
+def _convert_si_labs(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not any(key in data for key in SI_LAB_FIELDS):
+        return data
+    out = dict(data)
+    for si_name, name in SI_LAB_FIELDS.items():
+        if si_name not in out:
+            continue
+        raw = out.pop(si_name)
+        if raw is None:
+            continue
+        if out.get(name) is not None:
+            raise RecordError(si_name, f"give {name} or {si_name}, not both")
+        number = _parse_number(si_name, raw)
+        if number < 0:
+            raise RecordError(si_name, f"must be >= 0, got {raw!r}")
+        out[name] = si_to_per_mm3(number)
+    return out
+
+
 def parse_screening_record(data: object, params: ProtocolParameters = DEFAULT) -> ParsedRecord:
     """Validate a decoded JSON document as a screening record (PROTOCOL.md §3, §5).
 
     Raises :class:`RecordError` for the first problem found (fields in the §3 order, then the
     cross-field checks); a non-object document is reported on the field ``record``. Unknown
-    extra fields give one warning each (sorted) and are otherwise ignored.
+    extra fields give one warning each (sorted) and are otherwise ignored. ANC and platelets may
+    be given in SI units instead (``anc_1e9_per_l``, ``platelets_1e9_per_l``, ×10⁹/L): they
+    are converted on entry, and the record holds cells/mm³ (PROTOCOL.md §3).
     """
     if not isinstance(data, Mapping):
         raise RecordError("record", f"expected a JSON object, got {_json_type(data)}")
     for key in data:
         if not isinstance(key, str):
             raise RecordError("record", f"field names must be strings, got {key!r}")
+    data = _convert_si_labs(data)
     values: dict[str, Any] = {}
     nulls: set[str] = set()
     for name in RECORD_FIELDS:

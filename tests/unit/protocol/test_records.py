@@ -308,3 +308,36 @@ def test_implausible_years_are_bad_input_naming_the_field(field: str, value: str
     with pytest.raises(RecordError) as excinfo:
         parse_screening_record({field: value})
     assert excinfo.value.field == field
+
+
+@pytest.mark.req("§3", "E5", "E6")
+def test_si_lab_counts_are_converted_on_entry_and_decide_like_the_mm3_values() -> None:
+    from combat_norse.protocol import evaluate
+
+    si = dict(BASE_RECORD)
+    del si["anc_per_mm3"], si["platelets_per_mm3"]
+    si.update({"anc_1e9_per_l": 1.999, "platelets_1e9_per_l": 100})
+    parsed = parse_screening_record(si)
+    assert parsed.warnings == ()
+    assert (parsed.record.anc_per_mm3, parsed.record.platelets_per_mm3) == (1999, 100000)
+    result = evaluate(parsed.record)
+    assert result.criteria["E5"] == "failed" and result.criteria["E6"] == "met"
+    assert record_to_json(parsed.record)["anc_per_mm3"] == 1999
+
+
+@pytest.mark.req("§3")
+@pytest.mark.parametrize(
+    ("extra", "field", "problem"),
+    [({"anc_1e9_per_l": 2.5}, "anc_1e9_per_l", "not both"),  # beside anc_per_mm3
+     ({"platelets_1e9_per_l": "150"}, "platelets_1e9_per_l", "number"),
+     ({"platelets_1e9_per_l": -1}, "platelets_1e9_per_l", ">= 0")],
+)  # fmt: skip
+def test_si_lab_counts_reject_ambiguity_and_bad_values(
+    extra: dict[str, Any], field: str, problem: str
+) -> None:
+    record = dict(BASE_RECORD)
+    if problem != "not both":
+        del record["platelets_per_mm3"]
+    with pytest.raises(RecordError) as excinfo:
+        parse_screening_record({**record, **extra})
+    assert excinfo.value.field == field and problem in str(excinfo.value)
