@@ -50,6 +50,7 @@ from combat_norse.participants.actions import (
     Attempt,
     BadRequest,
     Refused,
+    read_refusals_audited,
     refusals_audited,
     valid_consent,
 )
@@ -89,6 +90,12 @@ def require_statistician(actor: User) -> Scope:
     if Role.STATISTICIAN not in scope.central_roles:
         raise AccessDenied("role", "statistician only")
     return scope
+
+
+def check_statistician(actor: User, action: str) -> Scope:
+    """The statistician-only gate for reads (verify, export, balance); a refusal is audited."""
+    with read_refusals_audited(actor, action):
+        return require_statistician(actor)
 
 
 def _seed_digest(seed: int) -> str:
@@ -296,7 +303,7 @@ def do_retire_list(actor: User, rlist: RandomizationList, *, reason: str) -> Ran
 def verify_stored_list(actor: User, rlist: RandomizationList) -> list[str]:
     """Regenerate a permuted-block list from its seed and report any stored row that differs;
     for minimization, replay every decision from the seed and the stored factor levels."""
-    require_statistician(actor)
+    check_statistician(actor, "list_verify")
     if rlist.design == Design.MINIMIZATION:
         return _verify_minimization(rlist)
     rows = [
@@ -339,7 +346,7 @@ def export_list(actor: User, rlist: RandomizationList) -> dict[str, Any]:
     """The whole list for the statistician (concealed from everyone else): design, seed,
     version, parameters and every row (slots, or minimization allocations), so it can be
     checked offline with ``verify_list`` / ``replay_minimization``. The export is audited."""
-    require_statistician(actor)
+    check_statistician(actor, "list_export")
     out: dict[str, Any] = {
         "list_id": rlist.pk, "design": rlist.design, "environment": rlist.environment,
         "seed": rlist.seed, "algorithm_version": rlist.algorithm_version,
@@ -641,7 +648,7 @@ def access_allocation(user: User | Scope, participant: Participant) -> Allocatio
 def balance_report(actor: User) -> dict[str, Any]:
     """Allocations by arm within each stratum and each site, for the statistician; allocations
     marked in error are counted (intention to treat) and listed."""
-    require_statistician(actor)
+    check_statistician(actor, "balance_report")
     by_stratum: dict[str, Counter[str]] = defaultdict(Counter)
     by_site: dict[str, Counter[str]] = defaultdict(Counter)
     errors = []

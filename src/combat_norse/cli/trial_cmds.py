@@ -258,11 +258,11 @@ def cmd_randomization_setup(args: argparse.Namespace) -> int:
 
 def cmd_randomization_extend(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import active_list, do_extend_list, require_statistician
+    from combat_norse.allocation.actions import active_list, check_statistician, do_extend_list
 
     actor = _user(args.as_user)
     with _translate():
-        require_statistician(actor)  # before saying anything about the lists
+        check_statistician(actor, "list_extend")  # before saying anything about the lists
     rlist = active_list(args.environment)
     if rlist is None:
         raise BadInput("environment: no active list")
@@ -286,15 +286,11 @@ def cmd_randomization_balance(args: argparse.Namespace) -> int:
 
 def cmd_randomization_verify(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import (
-        active_list,
-        require_statistician,
-        verify_stored_list,
-    )
+    from combat_norse.allocation.actions import active_list, check_statistician, verify_stored_list
 
     actor = _user(args.as_user)
     with _translate():
-        require_statistician(actor)  # before saying anything about the lists
+        check_statistician(actor, "list_verify")  # before saying anything about the lists
     rlist = active_list(args.environment)
     if rlist is None:
         raise BadInput("environment: no active list")
@@ -306,11 +302,11 @@ def cmd_randomization_verify(args: argparse.Namespace) -> int:
 
 def cmd_randomization_export(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import active_list, export_list, require_statistician
+    from combat_norse.allocation.actions import active_list, check_statistician, export_list
 
     actor = _user(args.as_user)
     with _translate():
-        require_statistician(actor)
+        check_statistician(actor, "list_export")
     rlist = active_list(args.environment)
     if rlist is None:
         raise BadInput("environment: no active list")

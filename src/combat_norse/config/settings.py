@@ -143,9 +143,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-COORDINATING_CENTRE_EMAIL = os.environ.get(
-    "COORDINATING_CENTRE_EMAIL", "ccc@combat-norse.invalid"
-)
+COORDINATING_CENTRE_EMAIL = os.environ.get("COORDINATING_CENTRE_EMAIL", "ccc@combat-norse.invalid")
 
 # Login lockout (django-axes): after AXES_FAILURE_LIMIT failures for one username the account
 # is locked for the cool-off period; an administrator can unlock with `manage.py axes_reset`.

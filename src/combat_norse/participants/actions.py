@@ -122,6 +122,18 @@ def refusals_audited(actor: User, attempt: Attempt) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def read_refusals_audited(actor: User, action: str) -> Iterator[None]:
+    """For reads (reports, exports): a permission refusal leaves one ``<action>_refused``
+    event and propagates as AccessDenied."""
+    try:
+        yield
+    except AccessDenied as exc:
+        with transaction.atomic():
+            record_event(actor=actor, action=f"{action}_refused", reason=exc.reason)
+        raise
+
+
 def _next_number(site: Site, kind: str) -> int:
     counter, _ = SiteCounter.unscoped.get_or_create(site=site, kind=kind)
     counter = SiteCounter.unscoped.select_for_update(no_key=True).get(pk=counter.pk)
@@ -711,7 +723,10 @@ def unmasking_report(actor: User | Scope) -> list[dict[str, Any]]:
     statistician and the data manager (names no arm)."""
     scope = actor if isinstance(actor, Scope) else scope_for(actor)
     if not scope.has_role({Role.STATISTICIAN, Role.DATA_MANAGER}):
-        raise AccessDenied("role", "unmasking report")
+        if isinstance(actor, Scope):
+            raise AccessDenied("role", "unmasking report")
+        with read_refusals_audited(actor, "unmasking_report"):
+            raise AccessDenied("role", "unmasking report")
     rows: list[dict[str, Any]] = []
     for u in Unmasking.unscoped.select_related("participant", "user").order_by("recorded_at"):
         rows.append(

@@ -67,4 +67,3 @@ class AuditedUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc]
 
 admin.site.unregister(User)
 admin.site.register(User, AuditedUserAdmin)
-

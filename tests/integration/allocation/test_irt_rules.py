@@ -226,3 +226,23 @@ def test_minimization_list_verifies_and_a_changed_arm_is_caught(
     Allocation.unscoped.filter(pk=first.pk).update(arm=other)
     problems = verify_stored_list(personas.statistician, rlist)
     assert problems and problems[0].startswith("sequence 3: arm")
+
+
+@pytest.mark.req("§11")
+def test_refused_reads_of_the_lists_and_reports_are_audited(
+    personas: Any, production_list: Any, capsys: Any
+) -> None:
+    from combat_norse.cli.main import main
+    from combat_norse.participants.actions import unmasking_report
+    from combat_norse.sites.access import AccessDenied
+
+    for command in (["randomization", "verify"], ["randomization", "export"],
+                    ["randomization", "balance"]):
+        assert main([*command, "--as", "coord"]) == 3
+        assert capsys.readouterr().err.strip() == "refused: role"
+    with pytest.raises(AccessDenied):
+        unmasking_report(personas.pharmacist)
+    refused = sorted(AuditEvent.objects.filter(action__endswith="_refused")
+                     .values_list("action", flat=True))
+    assert refused == ["balance_report_refused", "list_export_refused", "list_verify_refused",
+                       "unmasking_report_refused"]

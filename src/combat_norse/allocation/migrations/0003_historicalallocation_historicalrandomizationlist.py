@@ -7,70 +7,190 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('allocation', '0002_initial'),
-        ('participants', '0001_initial'),
+        ("allocation", "0002_initial"),
+        ("participants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalAllocation',
+            name="HistoricalAllocation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('sequence_number', models.PositiveIntegerField(blank=True, help_text='minimization: order within the list (replay)', null=True)),
-                ('stratum', models.CharField(max_length=32)),
-                ('factors', models.JSONField(default=dict)),
-                ('arm', models.CharField(max_length=16)),
-                ('code', models.CharField(max_length=16)),
-                ('randomized_at', models.DateTimeField()),
-                ('study_day', models.IntegerField()),
-                ('in_error', models.BooleanField(default=False)),
-                ('error_reason', models.TextField(blank=True)),
-                ('error_marked_at', models.DateTimeField(blank=True, null=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('error_marked_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('participant', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='participants.participant')),
-                ('randomization_list', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='allocation.randomizationlist')),
-                ('randomized_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('slot', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='allocation.listslot')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "sequence_number",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="minimization: order within the list (replay)",
+                        null=True,
+                    ),
+                ),
+                ("stratum", models.CharField(max_length=32)),
+                ("factors", models.JSONField(default=dict)),
+                ("arm", models.CharField(max_length=16)),
+                ("code", models.CharField(max_length=16)),
+                ("randomized_at", models.DateTimeField()),
+                ("study_day", models.IntegerField()),
+                ("in_error", models.BooleanField(default=False)),
+                ("error_reason", models.TextField(blank=True)),
+                ("error_marked_at", models.DateTimeField(blank=True, null=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "error_marked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="participants.participant",
+                    ),
+                ),
+                (
+                    "randomization_list",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="allocation.randomizationlist",
+                    ),
+                ),
+                (
+                    "randomized_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "slot",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="allocation.listslot",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical allocation',
-                'verbose_name_plural': 'historical allocations',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical allocation",
+                "verbose_name_plural": "historical allocations",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalRandomizationList',
+            name="HistoricalRandomizationList",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('design', models.CharField(choices=[('permuted_blocks', 'Stratified permuted blocks'), ('minimization', 'Pocock–Simon minimization')], max_length=16)),
-                ('environment', models.CharField(choices=[('production', 'Production'), ('test', 'Test (training and validation only)')], max_length=12)),
-                ('seed', models.BigIntegerField()),
-                ('algorithm_version', models.CharField(max_length=32)),
-                ('parameters', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField()),
-                ('active', models.BooleanField(default=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "design",
+                    models.CharField(
+                        choices=[
+                            ("permuted_blocks", "Stratified permuted blocks"),
+                            ("minimization", "Pocock–Simon minimization"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[
+                            ("production", "Production"),
+                            ("test", "Test (training and validation only)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("seed", models.BigIntegerField()),
+                ("algorithm_version", models.CharField(max_length=32)),
+                ("parameters", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField()),
+                ("active", models.BooleanField(default=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical randomization list',
-                'verbose_name_plural': 'historical randomization lists',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical randomization list",
+                "verbose_name_plural": "historical randomization lists",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),

@@ -7,60 +7,147 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trial_sites', '0003_memberships'),
+        ("trial_sites", "0003_memberships"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalMembership',
+            name="HistoricalMembership",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('role', models.CharField(choices=[('site_coordinator', 'Site coordinator'), ('site_investigator', 'Site investigator'), ('pharmacist', 'Unblinded pharmacist'), ('outcome_assessor', 'Blinded outcome assessor'), ('data_manager', 'Central data manager'), ('monitor', 'Monitor'), ('statistician', 'Unblinded trial statistician'), ('dsmb_member', 'DSMB member'), ('sponsor_viewer', 'Sponsor/PI viewer'), ('admin', 'System administrator')], max_length=32)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='trial_sites.site')),
-                ('user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("site_coordinator", "Site coordinator"),
+                            ("site_investigator", "Site investigator"),
+                            ("pharmacist", "Unblinded pharmacist"),
+                            ("outcome_assessor", "Blinded outcome assessor"),
+                            ("data_manager", "Central data manager"),
+                            ("monitor", "Monitor"),
+                            ("statistician", "Unblinded trial statistician"),
+                            ("dsmb_member", "DSMB member"),
+                            ("sponsor_viewer", "Sponsor/PI viewer"),
+                            ("admin", "System administrator"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_change_reason", models.TextField(null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="trial_sites.site",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical membership',
-                'verbose_name_plural': 'historical memberships',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical membership",
+                "verbose_name_plural": "historical memberships",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalSite',
+            name="HistoricalSite",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.CharField(db_index=True, max_length=8)),
-                ('name', models.CharField(max_length=120)),
-                ('city', models.CharField(max_length=80)),
-                ('state', models.CharField(blank=True, max_length=80)),
-                ('country', models.CharField(max_length=80)),
-                ('country_code', models.CharField(max_length=2)),
-                ('timezone', models.CharField(help_text='IANA time zone, e.g. America/New_York', max_length=64)),
-                ('region', models.CharField(choices=[('north_america', 'North America'), ('europe', 'Europe'), ('asia', 'Asia')], max_length=16)),
-                ('active', models.BooleanField(default=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(db_index=True, max_length=8)),
+                ("name", models.CharField(max_length=120)),
+                ("city", models.CharField(max_length=80)),
+                ("state", models.CharField(blank=True, max_length=80)),
+                ("country", models.CharField(max_length=80)),
+                ("country_code", models.CharField(max_length=2)),
+                (
+                    "timezone",
+                    models.CharField(
+                        help_text="IANA time zone, e.g. America/New_York", max_length=64
+                    ),
+                ),
+                (
+                    "region",
+                    models.CharField(
+                        choices=[
+                            ("north_america", "North America"),
+                            ("europe", "Europe"),
+                            ("asia", "Asia"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical site',
-                'verbose_name_plural': 'historical sites',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical site",
+                "verbose_name_plural": "historical sites",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
