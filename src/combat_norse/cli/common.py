@@ -8,6 +8,7 @@ the contract's exit status: ``2`` bad input, ``3`` refused by a rule or permissi
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,26 +43,49 @@ class Refused(CliError):
         return f"refused: {self}"
 
 
+MAX_INPUT_BYTES = 1 << 20
+"""A screening record is a few hundred bytes; anything over 1 MiB is refused unread."""
+
+
+def _finite(obj: Any) -> Any:
+    """NaN and infinity are not JSON: they become null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def emit_json(obj: Any) -> None:
-    """Print ``obj`` as one JSON document on stdout."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=False) + "\n")
+    """Print ``obj`` as one JSON document on stdout (non-finite numbers as null)."""
+    sys.stdout.write(json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 
 def read_json_source(path: str) -> Any:
     """Read a JSON document from ``path`` (``-`` = standard input); BadInput on failure."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            text = sys.stdin.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(path).open(encoding="utf-8") as fh:
+                text = fh.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise BadInput(f"file: {path} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"file: cannot read {path}: {exc.__class__.__name__}") from None
+    if len(text) > MAX_INPUT_BYTES:
+        raise BadInput(f"file: larger than {MAX_INPUT_BYTES} characters")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"file: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise BadInput("file: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise BadInput(f"file: unreadable number ({str(exc)[:80]})") from None
 
 
 def warn(message: str) -> None:

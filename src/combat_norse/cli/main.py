@@ -45,8 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_text(argv: Sequence[str]) -> None:
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            sys.stderr.write("error: arguments: not valid UTF-8 text\n")
+            raise SystemExit(EXIT_BAD_INPUT) from None
+        if any(ord(ch) < 32 and ch not in "\t" for ch in arg):
+            sys.stderr.write("error: arguments: control characters are not allowed\n")
+            raise SystemExit(EXIT_BAD_INPUT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    _check_text(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
         status: int = args.func(args)

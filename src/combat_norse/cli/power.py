@@ -104,8 +104,17 @@ def register(subparsers: Any) -> None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    if not (math.isfinite(args.odds_ratio) and args.odds_ratio > 0):
-        raise BadInput("odds_ratio: must be > 0")
+    if not math.isfinite(args.odds_ratio):
+        raise BadInput("odds_ratio: must be a finite number")
+    if not 1e-6 <= args.odds_ratio <= 1e6:
+        raise BadInput("odds_ratio: must be > 0" if args.odds_ratio <= 0
+                       else "odds_ratio: must be between 1e-6 and 1e6")  # fmt: skip
+    if args.seed < 0:
+        raise BadInput("seed: must be >= 0")
+    for name in ("age_log_odds", "window_log_odds"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and abs(value) <= 20):
+            raise BadInput(f"{name}: must be a log-odds shift between -20 and 20")
     if args.n < 2:
         raise BadInput("n: must be >= 2")
     if args.sims < 1:

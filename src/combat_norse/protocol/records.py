@@ -41,6 +41,9 @@ from typing import Any, Final
 from combat_norse.protocol.parameters import DEFAULT, ProtocolParameters
 from combat_norse.protocol.units import as_decimal, si_to_per_mm3
 
+MAX_MAGNITUDE: Final = 1e15
+"""No count, lab value or weight comes near this; larger numbers are typing errors."""
+
 PLAUSIBLE_YEARS: Final = (1900, 2200)
 """Dates and datetimes outside these years are typing errors, not patients."""
 
@@ -217,6 +220,8 @@ def _parse_number(name: str, value: object) -> int | float:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise RecordError(name, "must be a finite number (NaN and Infinity are not JSON)")
+    if abs(value) > MAX_MAGNITUDE:
+        raise RecordError(name, f"implausibly large (more than {MAX_MAGNITUDE:.0e})")
     return value
 
 
@@ -365,8 +370,11 @@ def _convert_si_labs(data: Mapping[str, Any]) -> Mapping[str, Any]:
             raise RecordError(si_name, f"give {name} or {si_name}, not both")
         number = _parse_number(si_name, raw)
         if number < 0:
-            raise RecordError(si_name, f"must be >= 0, got {raw!r}")
-        out[name] = si_to_per_mm3(number)
+            raise RecordError(si_name, f"must be >= 0, got {str(raw)[:40]}")
+        try:
+            out[name] = si_to_per_mm3(number)
+        except ValueError:
+            raise RecordError(si_name, "number too large") from None
     return out
 
 
@@ -397,7 +405,10 @@ def parse_screening_record(data: object, params: ProtocolParameters = DEFAULT) -
             values[name] = _parse_field(name, raw, params)
     extras = sorted(key for key in data if key not in RECORD_FIELDS)
     for key in extras:
-        _reject_non_finite(key, data[key])
+        try:
+            _reject_non_finite(key, data[key])
+        except RecursionError:
+            raise RecordError(key, "nested too deeply") from None
     record = ScreeningRecord(**values, null_fields=frozenset(nulls))
     _check_consistency(record)
     warnings = tuple(f"unknown field {key!r} ignored" for key in extras)

@@ -84,7 +84,11 @@ def test_progress_bar_is_drawn_on_a_terminal_only(
     [
         (["--odds-ratio", "0"], "error: odds_ratio: must be > 0"),
         (["--odds-ratio", "-1.2"], "error: odds_ratio: must be > 0"),
-        (["--odds-ratio", "nan"], "error: odds_ratio: must be > 0"),
+        (["--odds-ratio", "nan"], "error: odds_ratio: must be a finite number"),
+        (["--odds-ratio", "inf"], "error: odds_ratio: must be a finite number"),
+        (["--odds-ratio", "1e308"], "error: odds_ratio: must be between"),
+        (["--odds-ratio", "1.5", "--seed", "-1"], "error: seed: must be >= 0"),
+        (["--odds-ratio", "1.5", "--window-log-odds", "1e308"], "error: window_log_odds:"),
         (["--odds-ratio", "1.5", "--sims", "0"], "error: sims: must be >= 1"),
         (["--odds-ratio", "1.5", "--n", "1"], "error: n: must be >= 2"),
         (["--odds-ratio", "1.5", "--dropout", "1"], "error: dropout: must be in [0, 1)"),

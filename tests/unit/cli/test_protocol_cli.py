@@ -233,3 +233,23 @@ def test_hostile_deeply_nested_json_is_bad_input_not_a_crash() -> None:
 def test_datetime_at_the_edge_of_the_calendar_is_bad_input_not_a_crash() -> None:
     record = json.dumps({"se_onset": "9999-12-31T23:59:00-12:00", "site_timezone": "Asia/Seoul"})
     assert bad_input_line("screen", "-", stdin=record).startswith("error: se_onset:")
+
+
+@pytest.mark.req("§5")
+def test_huge_numbers_oversized_input_and_non_utf8_arguments_are_bad_input() -> None:
+    assert bad_input_line("screen", "-", stdin='{"failed_asm_count": ' + "9" * 5000 + "}"
+                          ).startswith("error: file:")
+    assert bad_input_line("screen", "-", stdin='{"anc_1e9_per_l": ' + "9" * 4000 + "}"
+                          ).startswith("error: anc_1e9_per_l:")
+    assert bad_input_line("screen", "-", stdin=" " * (2 << 20)).startswith("error: file:")
+    done = subprocess.run([str(COMMAND), "dose", "--drug", "anakinra", "--weight-kg",
+                           b"5\xff".decode("utf-8", "surrogateescape")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and done.stderr.startswith("error: arguments:")
+
+
+@pytest.mark.req("#7")
+def test_power_json_never_prints_nan() -> None:
+    done = run("power", "--odds-ratio", "1.6", "--n", "2", "--sims", "10", "--json")
+    assert done.returncode == 0 and "NaN" not in done.stdout
+    assert json.loads(done.stdout)["estimated_odds_ratio_median"] is None
