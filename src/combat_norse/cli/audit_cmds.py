@@ -42,7 +42,8 @@ def parse_bound(option: str, raw: str, *, end: bool) -> datetime:
             moment = datetime.combine(day, time.min, tzinfo=UTC)
             return moment + timedelta(days=1) if end else moment
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment.astimezone(UTC)  # an offset at the edge of the calendar overflows here
+    except (ValueError, OverflowError):
         raise BadInput(
             f"{option}: {raw!r} is not a date (YYYY-MM-DD) or ISO 8601 datetime"
         ) from None
@@ -120,6 +121,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     output: str = args.output
     if output != "-" and not Path(output).resolve().parent.is_dir():
         raise BadInput(f"--output: directory of {output} does not exist")
+    if output != "-" and Path(output).is_dir():
+        raise BadInput(f"--output: {output} is a directory")
 
     _setup_django()
     from combat_norse.audit.export import ExportFilter, write_csv
@@ -145,7 +148,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     target = Path(output)
     # Write next to the target and rename at the end: a failed export leaves no half file.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.resolve().parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.resolve().parent)
+    except OSError as exc:
+        raise BadInput(f"--output: cannot write next to {output} ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             rows = write_csv(fh, flt, chunk_size=args.chunk_size)

@@ -450,7 +450,7 @@ def _register_participants(sub: Any) -> None:
     p = ss.add_parser("update", help="re-screen with new data (earlier decisions are kept)")
     p.add_argument("screening_id")
     p.add_argument("file")
-    p.add_argument("--reason", default="")
+    p.add_argument("--reason", required=True, help="why the saved record changes")
     _as(p)
     p.set_defaults(func=cmd_screening_update)
     p = ss.add_parser("not-enrolled", help="record why a screened patient was not enrolled")

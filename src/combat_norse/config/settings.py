@@ -142,7 +142,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Mail goes to files under var/mail by default: the console backend would print it on the
+# stdout of whichever command triggered it (a coordinator's `randomize` would show the
+# statisticians' list alert). Production sets EMAIL_BACKEND to SMTP.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 COORDINATING_CENTRE_EMAIL = os.environ.get("COORDINATING_CENTRE_EMAIL", "ccc@combat-norse.invalid")
 
 # Login lockout (django-axes): after AXES_FAILURE_LIMIT failures for one username the account

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
@@ -49,6 +49,7 @@ from combat_norse.sites.models import Site
 from combat_norse.sites.roles import Role
 
 T = TypeVar("T")
+CLOCK_SKEW = timedelta(minutes=5)  # bedside clocks run a little fast; more is a typing error
 
 # Who may do what (PROTOCOL.md §11, §13). Central data managers correct data but do not
 # screen, consent or enroll at the bedside.
@@ -169,7 +170,13 @@ def check_screening_record(
     if doc.get("evaluated_at") is None:
         doc["evaluated_at"] = now.isoformat()
     parsed = parse_screening_record(doc)
-    return parsed.record, parsed.warnings
+    record = parsed.record
+    latest = now + CLOCK_SKEW
+    for name in ("se_onset", "evaluated_at", "febrile_illness_onset"):
+        value = getattr(record, name)
+        if value is not None and value > latest:
+            raise RecordError(name, "is in the future")
+    return record, parsed.warnings
 
 
 def _store_decision(
@@ -252,6 +259,8 @@ def do_rescreen(
 ) -> tuple[ScreeningEntry, tuple[str, ...]]:
     """Re-evaluate a screening entry as data arrive; earlier decisions stay in its history."""
     now = _as_aware(now)
+    if not reason.strip():
+        raise BadRequest("reason", "re-screening changes saved data: give a reason")
     attempt = Attempt.on_screening("rescreen", entry)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(entry.site_id, roles=SCREENING_ROLES, action="rescreen")
@@ -261,7 +270,7 @@ def do_rescreen(
         record, warnings = check_screening_record(data, entry.site, now)
         result = evaluate(record)
         _store_decision(entry, record, result, actor, now, "rescreen")
-        audited_save(entry, actor=actor, reason=reason or "re-screening: new data")
+        audited_save(entry, actor=actor, reason=reason)
         _log_decision(entry, record, result, actor, now, "rescreen")
     return entry, warnings
 
@@ -506,6 +515,8 @@ def do_withdraw(
     with refusals_audited(actor, attempt), transaction.atomic():
         scope_for(actor).require(participant.site_id, roles=FOLLOW_UP_ROLES, action="withdraw")
         participant = Participant.unscoped.select_for_update(no_key=True).get(pk=participant.pk)
+        if participant.status != ParticipantStatus.ACTIVE:
+            raise Refused(f"follow-up already ended ({participant.status})")
         withdrawal = Withdrawal(
             participant=participant,
             scope=scope,
@@ -639,9 +650,9 @@ def do_unmask(
     attempt = Attempt.on_participant("unmask", participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope = scope_for(actor)
+        access_participant(scope, participant.study_id)  # other site / role first
         if not scope.is_masked_at(participant.site_id):
             raise Refused("role: the user is not masked")
-        access_participant(scope, participant.study_id)
         if not _reauthenticate(actor, password):
             raise Refused("re-authentication failed")
         allocation = Allocation.unscoped.filter(participant=participant).first()

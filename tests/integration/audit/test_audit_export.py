@@ -118,6 +118,9 @@ def test_export_to_a_file_prints_the_row_count(
         (["--since", "2025-03-02", "--until", "2025-03-01"], "--until"),
         (["--site", "ZZZ"], "--site"),
         (["--output", "/nonexistent-dir/x.csv"], "--output"),
+        (["--output", "/"], "--output"),  # a directory
+        (["--until", "9999-12-31"], "--until"),  # the day after overflows
+        (["--since", "0001-01-01T00:00:00+14:00"], "--since"),
     ],
 )
 def test_bad_export_options_exit_2_naming_the_option(

@@ -310,3 +310,49 @@ def test_reason_not_enrolled_and_end_of_follow_up_from_the_command_line(
     code, _, err = run(capsys, "end-follow-up", p.study_id, "--status", "lost_to_follow_up",
                        "--reason", "no contact", "--as", "coord")
     assert (code, err.strip()) == (3, "refused: follow-up already ended (died)")
+
+
+def test_future_onset_or_evaluation_is_bad_input_at_the_bedside(
+    capsys: pytest.CaptureFixture[str], personas: Any, record_file: Callable[..., str],
+) -> None:
+    future = (timezone.now() + timedelta(days=2)).isoformat()
+    later = (timezone.now() + timedelta(days=3)).isoformat()
+    cases = {"se_onset": {"se_onset": future, "evaluated_at": later},
+             "evaluated_at": {"evaluated_at": future}}
+    for field, values in cases.items():
+        code, _, err = run(capsys, "screening", "add", record_file(**values),
+                           "--site", "YNH", "--as", "coord")
+        assert (code, err.strip()) == (2, f"error: {field}: is in the future")
+    assert ScreeningEntry.unscoped.count() == 0
+
+
+def test_rescreening_needs_a_reason_and_withdrawal_after_death_is_refused(
+    capsys: pytest.CaptureFixture[str], personas: Any, record_file: Callable[..., str],
+    enroll: Callable[..., Any],
+) -> None:
+    path = record_file()
+    run(capsys, "screening", "add", path, "--site", "YNH", "--as", "coord")
+    code, _, err = run(capsys, "screening", "update", "YNH-S0001", path, "--as", "coord")
+    assert code == 2 and "--reason" in err
+    p = enroll()
+    run(capsys, "end-follow-up", p.study_id, "--status", "died", "--reason", "x", "--as", "coord")
+    code, _, err = run(capsys, "withdraw", p.study_id, "--scope", "stop_treatment", "--reason",
+                       "family", "--as", "coord")
+    assert (code, err.strip()) == (3, "refused: follow-up already ended (died)")
+
+
+def test_a_masked_user_of_another_site_is_told_other_site_when_asking_to_unmask(
+    capsys: pytest.CaptureFixture[str], enroll: Callable[..., Any], production_list: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from combat_norse.sites.actions import do_add_user
+
+    do_add_user("assessor.snu", "outcome_assessor", ["SNU"])
+    p = enroll()
+    run(capsys, "randomize", p.study_id, "--as", "coord")
+    monkeypatch.setattr("sys.stdin", io.StringIO("whatever\n"))
+    code, _, err = run(capsys, "unmask", p.study_id, "--reason", "rash", "--password-stdin",
+                       "--as", "assessor.snu")
+    assert (code, err.strip()) == (3, "refused: other site")

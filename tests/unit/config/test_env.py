@@ -112,3 +112,12 @@ def test_missing_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -
                             text=True, check=True, timeout=60).stdout.strip()
     assert first == second and len(first) >= 50
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_mail_defaults_to_files_never_to_a_command_s_stdout(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("EMAIL_BACKEND", "SECRET_KEY")}
+    env["VAR_DIR"] = str(tmp_path)
+    code = "import combat_norse.config.settings as s; print(s.EMAIL_BACKEND, s.EMAIL_FILE_PATH)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    assert out == ["django.core.mail.backends.filebased.EmailBackend", str(tmp_path / "mail")]
