@@ -16,6 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from combat_norse.audit.api import record_event
+
 
 class TokenForm(forms.Form):
     token = forms.RegexField(
@@ -131,12 +133,6 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             )
         form.add_error("token", "That code did not match.")
     return render(request, "accounts/2fa_verify.html", {"form": form, "next": _next_url(request)})
-
-
-def record_event(**kwargs: object) -> None:
-    from combat_norse.audit.api import record_event as _record_event
-
-    _record_event(**kwargs)
 
 
 def _base32(raw: bytes) -> str:
