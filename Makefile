@@ -24,7 +24,10 @@ migrate: venv
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The web server and one background worker (e-mail, clocks); Ctrl-C stops both.
 run: demo
+	$(BIN)/python manage.py db_worker --interval 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: venv

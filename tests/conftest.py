@@ -35,11 +35,15 @@ connection_created.connect(_allow_audit_truncate)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
-    """Argon2 costs ~0.2 s a hash by design; tests that are not about hashing use MD5 so the
-    suite stays fast. A test marked ``real_password_hashing`` keeps the production hashers."""
-    if request.node.get_closest_marker("real_password_hashing"):
-        return
+def _test_settings(request: pytest.FixtureRequest) -> None:
+    """Tasks run when enqueued (the database backend needs a worker process). Argon2 costs
+    ~0.2 s a hash by design; tests that are not about hashing use MD5 so the suite stays fast
+    (a test marked ``real_password_hashing`` keeps the production hashers)."""
     settings = request.getfixturevalue("settings")
-    settings.PASSWORD_HASHERS = FAST_HASHERS
+    settings.TASKS = IMMEDIATE_TASKS
+    if not request.node.get_closest_marker("real_password_hashing"):
+        settings.PASSWORD_HASHERS = FAST_HASHERS

@@ -542,14 +542,18 @@ def _raise_list_alert(rlist: RandomizationList, stratum: str, remaining: int) ->
         defaults={"remaining": remaining, "raised_at": timezone.now()},
     )
     if created:
-        transaction.on_commit(lambda: _mail_statisticians(alert))
+        from combat_norse.allocation.tasks import send_list_alert
+
+        send_list_alert.enqueue(alert.pk)  # queued in this transaction
 
 
-def _mail_statisticians(alert: ListAlert) -> None:
+def mail_statisticians(alert_id: int) -> None:
+    """E-mail every active statistician that a stratum's list runs low (never site roles)."""
     from django.core.mail import send_mail
 
     from combat_norse.sites.models import Membership
 
+    alert = ListAlert.unscoped.get(pk=alert_id)
     recipients = sorted(
         {
             m.user.email

@@ -59,6 +59,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Background work (e-mail now; clocks and exports later) goes through Django's Tasks API
+# (django-tasks backport). The database backend queues a task in the same transaction as the
+# change that asked for it, so nothing is sent for a rolled-back change and nothing is lost
+# after a commit; `manage.py db_worker` runs them (make run starts one).
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",  # tests
+    "dummy": "django_tasks.backends.dummy.DummyBackend",
+}
+_tasks_backend = os.environ.get("TASKS_BACKEND", "database")
+if _tasks_backend not in TASK_BACKENDS:
+    raise ConfigError(f"TASKS_BACKEND: one of {', '.join(TASK_BACKENDS)}, got {_tasks_backend!r}")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[_tasks_backend]}}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -70,6 +84,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
     "combat_norse.sites.apps.SitesConfig",
     "combat_norse.accounts.apps.AccountsConfig",
     "combat_norse.web.apps.WebConfig",

@@ -8,7 +8,7 @@ event of the attempt in its own transaction, and nothing else (PROTOCOL.md §13)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -637,7 +637,6 @@ def do_unmask(
     *,
     reason: str,
     password: str,
-    notify: Callable[[Unmasking], None] | None = None,
 ) -> tuple[Unmasking, str]:
     """Deliberate unmasking of a masked user for one participant (a safety need): needs a
     reason and the user's password again; notifies the coordinating centre by e-mail, records
@@ -667,19 +666,25 @@ def do_unmask(
             how=reason.strip(),
             recorded_by=actor,
             recorded_at=now,
-            notified_at=now,
         )
         audited_save(unmasking, actor=actor, reason=reason)
         _flag_outcomes_after(unmasking, actor)
-        transaction.on_commit(lambda: (notify or notify_unmasking)(unmasking))
+        from combat_norse.participants.tasks import send_unmasking_notice
+
+        send_unmasking_notice.enqueue(unmasking.pk)  # queued in this transaction
     return unmasking, allocation.arm
 
 
-def notify_unmasking(unmasking: Unmasking) -> None:
-    """E-mail the coordinating centre; the message names no arm."""
+def notify_unmasking(unmasking_id: int) -> None:
+    """E-mail the coordinating centre (the message names no arm) and record when."""
     from django.conf import settings
     from django.core.mail import send_mail
 
+    unmasking = Unmasking.unscoped.select_related("participant__site", "user").get(
+        pk=unmasking_id
+    )
+    if unmasking.notified_at is not None:
+        return  # a retried task sends once
     p = unmasking.participant
     send_mail(
         subject=f"[COMBAT-NORSE] deliberate unmasking at {p.site.code}",
@@ -691,6 +696,10 @@ def notify_unmasking(unmasking: Unmasking) -> None:
         from_email=None,
         recipient_list=[settings.COORDINATING_CENTRE_EMAIL],
     )
+    with transaction.atomic():
+        unmasking.notified_at = timezone.now()
+        audited_save(unmasking, actor=None, reason="coordinating centre notified",
+                     update_fields=["notified_at"])  # fmt: skip
 
 
 # ------------------------------------------------------------------------- outcomes

@@ -226,8 +226,11 @@ def test_deliberate_unmasking_needs_reason_and_password_and_notifies_the_centre(
     assert allocation.arm not in message.body and allocation.arm not in message.subject
     actions = list(AuditEvent.objects.filter(participant_ref=p.study_id)
                    .values_list("action", flat=True))
-    assert "unmask_refused" in actions and actions[-1] == "create"
-    assert unmasking.kind == "deliberate"
+    assert "unmask_refused" in actions and actions[-2:] == ["create", "update"]
+    notified = AuditEvent.objects.filter(participant_ref=p.study_id).order_by("seq").last()
+    assert notified is not None and notified.reason == "coordinating centre notified"
+    unmasking.refresh_from_db()
+    assert unmasking.kind == "deliberate" and unmasking.notified_at is not None
 
 
 def test_unblinded_user_cannot_be_unmasked(personas: Any, enroll: Callable[..., Any]) -> None:
