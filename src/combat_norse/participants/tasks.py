@@ -12,10 +12,3 @@ def send_unmasking_notice(unmasking_id: int) -> None:
 
     notify_unmasking(unmasking_id)
 
-
-@task()
-def run_clocks() -> list[str]:
-    """The periodic clocks: randomized-cohort candidates past day 7 move to observational."""
-    from combat_norse.participants.actions import expire_unrandomized
-
-    return expire_unrandomized()
