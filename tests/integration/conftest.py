@@ -125,3 +125,16 @@ def verified_login() -> Callable[[Any, User], None]:
         session.save()
 
     return _login
+
+
+@pytest.fixture
+def trial_sites(transactional_db: None) -> None:
+    """The registration's sites (a transactional test's flush removes the migration's rows)."""
+    from combat_norse.protocol.sites import SITES
+    from combat_norse.sites.models import Site
+
+    for info in SITES:
+        Site.objects.update_or_create(code=info.code, defaults={
+            "name": info.name, "city": info.city, "state": info.state, "country": info.country,
+            "country_code": info.country_code, "timezone": info.timezone, "region": info.region,
+        })  # fmt: skip

@@ -40,7 +40,6 @@ from combat_norse.randomization import (
     replay_minimization,
 )
 from combat_norse.sites.actions import do_add_user
-from combat_norse.sites.models import Site
 
 pytestmark = [pytest.mark.req("#10", "§6"), pytest.mark.postgres]
 
@@ -55,18 +54,6 @@ JOIN_TIMEOUT_S = 120
 
 
 # ------------------------------------------------------------------------ set-up
-@pytest.fixture
-def trial_sites(transactional_db: None) -> None:
-    """The registration's sites (a transactional test's flush removes the migration's rows)."""
-    from combat_norse.protocol.sites import SITES
-
-    for info in SITES:
-        Site.objects.update_or_create(code=info.code, defaults={
-            "name": info.name, "city": info.city, "state": info.state, "country": info.country,
-            "country_code": info.country_code, "timezone": info.timezone, "region": info.region,
-        })  # fmt: skip
-
-
 @pytest.fixture
 def fast_passwords(settings: Any) -> None:
     """Argon2 costs seconds per persona on a small machine; password strength is not the

@@ -14,8 +14,7 @@ from django_tasks_db.models import DBTaskResult
 from combat_norse.allocation.actions import do_randomize
 from combat_norse.participants.actions import Refused, do_assign_assessor, do_unmask
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True),
-              pytest.mark.req("#10", "§11")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.req("#10", "§11")]
 PASSWORD = "correct horse battery staple 42"
 
 
@@ -25,7 +24,8 @@ def database_tasks(settings: Any) -> None:
 
 
 def test_unmasking_notice_is_queued_with_the_change_and_sent_by_the_worker(
-    database_tasks: None, personas: Any, enroll: Callable[..., Any], production_list: Any
+    database_tasks: None, trial_sites: None, personas: Any, enroll: Callable[..., Any],
+    production_list: Any,
 ) -> None:
     p = enroll()
     do_randomize(personas.coord, p)
