@@ -130,11 +130,7 @@ def verified_login() -> Callable[[Any, User], None]:
 @pytest.fixture
 def trial_sites(transactional_db: None) -> None:
     """The registration's sites (a transactional test's flush removes the migration's rows)."""
-    from combat_norse.protocol.sites import SITES
+    from combat_norse.sites.data import load_sites
     from combat_norse.sites.models import Site
 
-    for info in SITES:
-        Site.objects.update_or_create(code=info.code, defaults={
-            "name": info.name, "city": info.city, "state": info.state, "country": info.country,
-            "country_code": info.country_code, "timezone": info.timezone, "region": info.region,
-        })  # fmt: skip
+    load_sites(Site)

@@ -8,22 +8,9 @@ from django.db import migrations
 
 
 def load_sites(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from combat_norse.protocol.sites import SITES
+    from combat_norse.sites.data import load_sites as load
 
-    Site = apps.get_model("trial_sites", "Site")
-    for info in SITES:
-        Site.objects.update_or_create(
-            code=info.code,
-            defaults={
-                "name": info.name,
-                "city": info.city,
-                "state": info.state,
-                "country": info.country,
-                "country_code": info.country_code,
-                "timezone": info.timezone,
-                "region": info.region,
-            },
-        )
+    load(apps.get_model("trial_sites", "Site"))
 
 
 class Migration(migrations.Migration):
