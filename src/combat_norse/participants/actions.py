@@ -362,23 +362,22 @@ def valid_consent(
     what its scope names from its effective time on.
     """
     at = at or timezone.now()
-    consents = list(
-        Consent.unscoped.filter(screening=entry, signed_at__lte=at).order_by("signed_at", "id")
+    latest = (
+        Consent.unscoped.filter(screening=entry, signed_at__lte=at)
+        .order_by("-signed_at", "-id")
+        .first()
     )
-    if not consents:
+    if latest is None:
         return None
-    latest = consents[-1]
-    participant = Participant.unscoped.filter(screening=entry).first()
-    if participant is not None:
-        scopes = set(
-            Withdrawal.unscoped.filter(participant=participant, effective_at__lte=at).values_list(
-                "scope", flat=True
-            )
+    scopes = set(
+        Withdrawal.unscoped.filter(participant__screening=entry, effective_at__lte=at).values_list(
+            "scope", flat=True
         )
-        if WithdrawalScope.STOP_ALL_DATA in scopes or WithdrawalScope.STOP_FOLLOW_UP in scopes:
-            return None
-        if purpose == "participation" and WithdrawalScope.STOP_TREATMENT in scopes:
-            return None
+    )  # none before enrollment: withdrawals belong to participants
+    if WithdrawalScope.STOP_ALL_DATA in scopes or WithdrawalScope.STOP_FOLLOW_UP in scopes:
+        return None
+    if purpose == "participation" and WithdrawalScope.STOP_TREATMENT in scopes:
+        return None
     if purpose in {o.value for o in OptionalConsent} and purpose not in latest.optional:
         return None
     return latest
@@ -680,9 +679,7 @@ def notify_unmasking(unmasking_id: int) -> None:
     from django.conf import settings
     from django.core.mail import send_mail
 
-    unmasking = Unmasking.unscoped.select_related("participant__site", "user").get(
-        pk=unmasking_id
-    )
+    unmasking = Unmasking.unscoped.select_related("participant__site", "user").get(pk=unmasking_id)
     if unmasking.notified_at is not None:
         return  # a retried task sends once
     p = unmasking.participant
