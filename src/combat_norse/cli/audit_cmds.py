@@ -20,16 +20,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from combat_norse.cli.common import EXIT_FAILED_CHECK, EXIT_OK, BadInput, Refused, emit_json
+from combat_norse.cli.common import (
+    EXIT_FAILED_CHECK,
+    EXIT_OK,
+    BadInput,
+    Refused,
+    active_user,
+    emit_json,
+    setup_django,
+)
 
 DEFAULT_EXPORT_ROLES = frozenset({"statistician", "data_manager"})
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "combat_norse.config.settings")
-    import django
-
-    django.setup()
 
 
 def parse_bound(option: str, raw: str, *, end: bool) -> datetime:
@@ -63,7 +64,7 @@ def _chunk_size(raw: str) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from combat_norse.audit.verify import verify_chain
 
     result = verify_chain(chunk_size=args.chunk_size)
@@ -80,17 +81,13 @@ def _known_site(code: str) -> bool:
 def _exporter(username: str) -> Any:
     """The user the export runs as: a central holder of an export role, never a masked one."""
     from django.conf import settings
-    from django.contrib.auth.models import User
     from django.db import transaction
 
     from combat_norse.audit.api import record_event
     from combat_norse.sites.access import scope_for
     from combat_norse.sites.roles import any_masked
 
-    try:
-        user = User.objects.get(username=username, is_active=True)
-    except User.DoesNotExist:
-        raise BadInput(f"as: unknown or inactive user {username!r}") from None
+    user = active_user(username)
     scope = scope_for(user)
     allowed = frozenset(getattr(settings, "COMBAT_NORSE_AUDIT_EXPORT_ROLES", DEFAULT_EXPORT_ROLES))
     if not scope.central_roles & allowed or any_masked(scope.roles):
@@ -124,7 +121,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if output != "-" and Path(output).is_dir():
         raise BadInput(f"--output: {output} is a directory")
 
-    _setup_django()
+    setup_django()
     from combat_norse.audit.export import ExportFilter, write_csv
 
     site = args.site.strip().upper() if args.site is not None else None

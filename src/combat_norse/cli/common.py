@@ -91,3 +91,24 @@ def read_json_source(path: str) -> Any:
 def warn(message: str) -> None:
     """One warning line on stderr (never identifiers of participants)."""
     sys.stderr.write(f"warning: {message}\n")
+
+
+def setup_django() -> None:
+    """Configure Django for a database-backed command (called inside handlers, never at
+    import, so the pure commands start without it)."""
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "combat_norse.config.settings")
+    import django
+
+    django.setup()
+
+
+def active_user(username: str, option: str = "as") -> Any:
+    """The active user named on the command line; BadInput naming ``option`` otherwise."""
+    from django.contrib.auth.models import User
+
+    try:
+        return User.objects.get(username=username, is_active=True)
+    except User.DoesNotExist:
+        raise BadInput(f"{option}: unknown or inactive user {username!r}") from None

@@ -7,27 +7,20 @@ audited as theirs. Exit status 0 done, 2 bad input, 3 refused (``refused: ...``)
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
-from combat_norse.cli.common import BadInput, Refused, emit_json, read_json_source, warn
+from combat_norse.cli.common import (
+    BadInput,
+    Refused,
+    active_user,
+    emit_json,
+    read_json_source,
+    setup_django,
+    warn,
+)
 
-
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "combat_norse.config.settings")
-    import django
-
-    django.setup()
-
-
-def _user(username: str, option: str = "as") -> Any:
-    from django.contrib.auth.models import User
-
-    try:
-        return User.objects.get(username=username, is_active=True)
-    except User.DoesNotExist:
-        raise BadInput(f"{option}: unknown or inactive user {username!r}") from None
+_user = active_user  # the short name reads better at the many call sites
 
 
 # ---------------------------------------------------------------- sites, users
