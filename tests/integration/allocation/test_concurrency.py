@@ -55,14 +55,7 @@ JOIN_TIMEOUT_S = 120
 
 # ------------------------------------------------------------------------ set-up
 @pytest.fixture
-def fast_passwords(settings: Any) -> None:
-    """Argon2 costs seconds per persona on a small machine; password strength is not the
-    subject here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def coordinators(on_postgres: None, fast_passwords: None, trial_sites: None,
+def coordinators(on_postgres: None, trial_sites: None,
                  personas: Any) -> dict[str, User]:  # fmt: skip
     """Site code -> a site coordinator of that site (the treating team who randomizes)."""
     out = {}
