@@ -48,7 +48,7 @@ class Personas:
 @pytest.fixture
 def personas(db: Any) -> Personas:
     from combat_norse.accounts.models import PasswordState
-    from combat_norse.sites.actions import do_add_user
+    from combat_norse.accounts.actions import do_add_user
 
     users = {}
     for name, (role, sites) in PERSONAS.items():
@@ -101,7 +101,7 @@ def enroll(personas: Personas) -> Callable[..., Any]:
 def production_list(personas: Personas) -> Any:
     from combat_norse.allocation.actions import do_setup_list
 
-    return do_setup_list(personas.statistician, design="permuted_blocks", seed=2**60 + 20261126,
+    return do_setup_list(personas.statistician, design="permuted_blocks", seed=None,
                          environment="production", blocks_per_stratum=10)  # fmt: skip
 
 

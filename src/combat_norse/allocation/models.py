@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import models
 
 from combat_norse.audit.history import trial_history
+from combat_norse.core.masking import ArmRevealing
 from combat_norse.participants.models import Participant
-from combat_norse.sites.blinding import ArmRevealing
 
 
 class Design(models.TextChoices):
@@ -29,7 +29,8 @@ class RandomizationList(models.Model):
 
     design = models.CharField(max_length=16, choices=Design.choices)
     environment = models.CharField(max_length=12, choices=Environment.choices)
-    seed = models.BigIntegerField()
+    # decimal digits: production seeds have 128 bits (more than a database integer holds)
+    seed = models.CharField(max_length=48)
     algorithm_version = models.CharField(max_length=32)
     parameters = models.JSONField(default=dict)
     created_at = models.DateTimeField()
@@ -53,6 +54,11 @@ class RandomizationList(models.Model):
 
     def __str__(self) -> str:
         return f"list {self.pk} ({self.design}, {self.environment})"
+
+    @property
+    def seed_value(self) -> int:
+        """The seed as the integer the algorithms take."""
+        return int(self.seed)
 
     def lock_key(self) -> int:
         """Key of the PostgreSQL advisory lock that serializes minimization on this list."""

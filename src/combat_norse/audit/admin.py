@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from combat_norse.audit.models import AuditEvent
-from combat_norse.sites.blinding import TRIAL_DATA_APPS
 
 
 @admin.register(AuditEvent)
@@ -36,8 +36,11 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         trial_data = Q(participant_ref__gt="")
-        for app in TRIAL_DATA_APPS:
-            trial_data |= Q(object_type__startswith=f"{app}.")
+        # Apps declare themselves trial data (``trial_data = True`` on their AppConfig), so the
+        # audit app, which every other app writes through, imports none of them.
+        for config in apps.get_app_configs():
+            if getattr(config, "trial_data", False):
+                trial_data |= Q(object_type__startswith=f"{config.label}.")
         return super().get_queryset(request).exclude(trial_data)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

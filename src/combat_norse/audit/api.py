@@ -5,8 +5,13 @@ Every ``do_*`` action of the other apps writes through these inside its own
 (DESIGN.md principle 5)::
 
     with transaction.atomic():
-        audited_save(consent, actor=user, reason="form version corrected",
+        audited_save(consent, actor=user, action=AuditAction.CONSENT,
                      site_code=site.code, participant_ref=screening.screening_id)
+
+One state change writes its row (and the rows it touches), their history with the actor, and ONE
+event whose ``action`` is a member of the closed vocabulary :class:`AuditAction`. Whether a
+reason is required is the record's state rule, decided by the action before it writes; the
+write functions only record the reason they are given.
 
 Concurrency. The chain needs one writer at a time: on PostgreSQL :func:`record_event` takes a
 transaction-scoped advisory lock (``pg_advisory_xact_lock``) before it reads the last event, so
@@ -22,7 +27,6 @@ values of fields that hold secrets (``password``) are written as ``"<redacted>"`
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -40,6 +44,7 @@ from combat_norse.audit.chain import GENESIS_HASH, compute_hash
 from combat_norse.audit.exceptions import ReasonRequired, TransactionRequired
 from combat_norse.audit.history import has_history, history_reason_limit
 from combat_norse.audit.models import AuditEvent
+from combat_norse.audit.vocabulary import AuditAction, audit_action
 
 # Key of the PostgreSQL advisory lock that serializes appends to the chain (any constant that no
 # other code uses; this is int.from_bytes(b"CN-AUDIT")).
@@ -48,7 +53,6 @@ CHAIN_LOCK_KEY = 0x434E2D4155444954
 REDACTED = "<redacted>"
 REDACTED_FIELDS: frozenset[str] = frozenset({"password"})
 
-_ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _LIMITS = {  # field -> max length, checked here so SQLite refuses what PostgreSQL would
     "actor_username": 150,
     "object_type": 100,
@@ -57,7 +61,20 @@ _LIMITS = {  # field -> max length, checked here so SQLite refuses what PostgreS
     "participant_ref": 32,
 }
 
-Actor: TypeAlias = AbstractBaseUser | AnonymousUser | None
+
+
+class SystemActor:
+    """The system itself (clocks, background tasks): recorded as ``system``, no user id."""
+
+    username = "system"
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = SystemActor()
+
+Actor: TypeAlias = AbstractBaseUser | AnonymousUser | SystemActor | None
 
 
 class AuditScoped(Protocol):
@@ -91,6 +108,8 @@ def to_jsonable(value: Any) -> Any:
 
 
 def _actor_fields(actor: Actor) -> tuple[int | None, str]:
+    if isinstance(actor, SystemActor):
+        return None, actor.username
     if actor is None or not getattr(actor, "is_authenticated", False):
         return None, ""
     user = cast(AbstractBaseUser, actor)
@@ -114,7 +133,7 @@ def _lock_chain(using: str) -> None:
 def record_event(
     *,
     actor: Actor,
-    action: str,
+    action: AuditAction | str,
     obj: models.Model | None = None,
     object_type: str | None = None,
     object_id: str | int | None = None,
@@ -128,7 +147,8 @@ def record_event(
     Must run inside the caller's ``transaction.atomic()`` (else :class:`TransactionRequired`).
     ``obj`` gives ``object_type`` (``app_label.Model``) and ``object_id`` (its pk), and, if the
     model defines ``audit_scope()``, the defaults of ``site_code`` and ``participant_ref``.
-    ``actor`` None (or anonymous) records a system action. ``changes`` maps a field to
+    ``action`` must be in :class:`AuditAction` (ValueError otherwise). ``actor`` :data:`SYSTEM`
+    records the system; None (or anonymous) an unauthenticated request. ``changes`` maps a field to
     ``[old, new]``; values are stored as JSON (dates and decimals as strings).
     """
     using = router.db_for_write(AuditEvent)
@@ -137,8 +157,7 @@ def record_event(
         raise TransactionRequired(
             "record_event() must be called inside transaction.atomic(), with the change it records"
         )
-    if not _ACTION_RE.match(action):
-        raise ValueError(f"audit action must be a short snake_case code, got {action!r}")
+    action = audit_action(action)
     if obj is not None:
         if obj.pk is None:
             raise ValueError("record_event(obj=...) needs a saved object (it has no primary key)")
@@ -153,7 +172,7 @@ def record_event(
     values: dict[str, Any] = {
         "actor_id": actor_id,
         "actor_username": actor_username,
-        "action": action,
+        "action": action.value,
         "object_type": object_type or "",
         "object_id": "" if object_id is None else str(object_id),
         "site_code": site_code or "",
@@ -217,7 +236,7 @@ def _history_context(instance: models.Model, actor: Actor, reason: str) -> Itera
     if not has_history(type(instance)):
         yield
         return
-    if actor is not None and getattr(actor, "is_authenticated", False):
+    if not isinstance(actor, SystemActor) and getattr(actor, "is_authenticated", False):
         instance._history_user = actor  # type: ignore[attr-defined]
     if reason:
         limit = history_reason_limit(type(instance))
@@ -233,23 +252,29 @@ def audited_save(
     instance: models.Model,
     *,
     actor: Actor,
+    action: AuditAction | str,
     reason: str = "",
     site_code: str | None = None,
     participant_ref: str | None = None,
     update_fields: Iterable[str] | None = None,
     redact: Iterable[str] = (),
+    extra_changes: dict[str, Any] | None = None,
 ) -> AuditEvent | None:
-    """Save ``instance`` and record ``create`` or ``update`` with the old → new values.
+    """Save ``instance`` (its history row carries ``actor`` and ``reason``) and record ONE
+    ``action`` event with the old → new values (``extra_changes`` adds what the action changed
+    elsewhere, e.g. a list slot used by an allocation).
 
-    An update needs a non-blank ``reason`` (:class:`ReasonRequired`, nothing saved). The old
+    Whether ``reason`` is required is the caller's state rule, checked before this call. The old
     values are read from the database row, locked with ``select_for_update``. An update that
     changes nothing saves nothing and returns ``None``. Call inside ``transaction.atomic()``.
     """
+    action = audit_action(action)
     using = instance._state.db or router.db_for_write(type(instance), instance=instance)
     if not connections[using].in_atomic_block:
         raise TransactionRequired("audited_save() must be called inside transaction.atomic()")
     hidden = REDACTED_FIELDS | frozenset(redact)
     manager = type(instance)._base_manager.using(using)
+    reason = (reason or "").strip()
 
     if instance._state.adding:
         with _history_context(instance, actor, reason):
@@ -258,12 +283,12 @@ def audited_save(
             f.attname: [None, _shown(f, f.value_from_object(instance), hidden)]
             for f in _audited_fields(instance, None)
         }
+        changes.update(extra_changes or {})
         return record_event(
-            actor=actor, action="create", obj=instance, changes=changes, reason=reason,
+            actor=actor, action=action, obj=instance, changes=changes, reason=reason,
             site_code=site_code, participant_ref=participant_ref,
         )  # fmt: skip
 
-    reason = _require_reason(reason, "change")
     fields = _audited_fields(instance, update_fields)
     old = manager.select_for_update(no_key=True).get(pk=instance.pk)
     before = _field_values(old, fields)
@@ -276,10 +301,31 @@ def audited_save(
         new = _coerce(f, f.value_from_object(instance))
         if new != before[f.attname]:
             changes[f.attname] = [_shown(f, before[f.attname], hidden), _shown(f, new, hidden)]
+    changes.update(extra_changes or {})
     return record_event(
-        actor=actor, action="update", obj=instance, changes=changes, reason=reason,
+        actor=actor, action=action, obj=instance, changes=changes, reason=reason,
         site_code=site_code, participant_ref=participant_ref,
     )  # fmt: skip
+
+
+def save_with_history(
+    instance: models.Model,
+    *,
+    actor: Actor,
+    reason: str = "",
+    update_fields: Iterable[str] | None = None,
+) -> None:
+    """Save a row that a state change touches besides its main record (a list slot taken by an
+    allocation): its history carries the actor; the change's one event is written by
+    :func:`audited_save` or :func:`record_event` of the main record."""
+    using = instance._state.db or router.db_for_write(type(instance), instance=instance)
+    if not connections[using].in_atomic_block:
+        raise TransactionRequired("save_with_history() must be called inside transaction.atomic()")
+    with _history_context(instance, actor, (reason or "").strip()):
+        if instance._state.adding:
+            instance.save(using=using, force_insert=True)
+        else:
+            instance.save(using=using, update_fields=update_fields)
 
 
 def audited_delete(
@@ -315,6 +361,6 @@ def audited_delete(
     with _history_context(instance, actor, reason):
         instance.delete(using=using)
     return record_event(
-        actor=actor, action="delete", object_type=object_type, object_id=object_id,
+        actor=actor, action=AuditAction.DELETE, object_type=object_type, object_id=object_id,
         changes=changes, reason=reason, site_code=site_code, participant_ref=participant_ref,
     )  # fmt: skip

@@ -16,6 +16,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from combat_norse.audit.chain import canonical_timestamp
+from combat_norse.audit.vocabulary import ARM_REVEALING_ACTIONS
+
+WITHHELD = "<withheld: arm-revealing, statistician only>"
 
 HEADER: tuple[str, ...] = (
     "seq",
@@ -60,6 +63,7 @@ class ExportFilter:
     until: datetime | None = None
     site_code: str | None = None
     participant_ref: str | None = None
+    reveal_arms: bool = False  # only for the unblinded statistician
 
 
 def safe_cell(value: str) -> str:
@@ -90,8 +94,23 @@ def iter_rows(flt: ExportFilter, chunk_size: int = 2000) -> Iterator[list[str]]:
         qs = qs.filter(site_code=flt.site_code)
     if flt.participant_ref is not None:
         qs = qs.filter(participant_ref=flt.participant_ref)
+    hidden = {a.value for a in ARM_REVEALING_ACTIONS}
+    changes_at, hash_at, prev_at = (_COLUMNS.index(c) for c in ("changes", "hash", "prev_hash"))
+    last_hidden_hash = None
     for row in qs.values_list(*_COLUMNS).iterator(chunk_size=chunk_size):
-        yield [_cell(name, value) for name, value in zip(_COLUMNS, row, strict=True)]
+        cells = [_cell(name, value) for name, value in zip(_COLUMNS, row, strict=True)]
+        if not flt.reveal_arms:
+            # A withheld event's hash is withheld too, and so is the next event's prev_hash
+            # (the same value): either would let a reader test both arms against it.
+            if cells[prev_at] == last_hidden_hash:
+                cells[prev_at] = WITHHELD
+            last_hidden_hash = None
+            if row[_COLUMNS.index("action")] in hidden:
+                last_hidden_hash = cells[hash_at]
+                cells[changes_at] = json.dumps({"withheld": WITHHELD})
+                cells[hash_at] = WITHHELD
+                cells[prev_at] = WITHHELD
+        yield cells
 
 
 def write_csv(stream: Writable, flt: ExportFilter, chunk_size: int = 2000) -> int:

@@ -24,13 +24,11 @@ from combat_norse.cli.common import (
     EXIT_FAILED_CHECK,
     EXIT_OK,
     BadInput,
-    Refused,
     active_user,
     emit_json,
     setup_django,
+    translate_errors,
 )
-
-DEFAULT_EXPORT_ROLES = frozenset({"statistician", "data_manager"})
 
 
 def parse_bound(option: str, raw: str, *, end: bool) -> datetime:
@@ -73,39 +71,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _known_site(code: str) -> bool:
-    from combat_norse.sites.models import Site
+    from combat_norse.core.errors import NotFound
+    from combat_norse.sites.access import access_site
 
-    return bool(Site.objects.filter(code=code).exists())
+    try:
+        access_site(code)
+    except NotFound:
+        return False
+    return True
 
 
 def _exporter(username: str) -> Any:
-    """The user the export runs as: a central holder of an export role, never a masked one."""
-    from django.conf import settings
-    from django.db import transaction
-
-    from combat_norse.audit.api import record_event
-    from combat_norse.sites.access import scope_for
-    from combat_norse.sites.roles import any_masked
+    """The user the export runs as (policy in combat_norse.exports.audit_trail)."""
+    from combat_norse.exports.audit_trail import check_audit_exporter
 
     user = active_user(username)
-    scope = scope_for(user)
-    allowed = frozenset(getattr(settings, "COMBAT_NORSE_AUDIT_EXPORT_ROLES", DEFAULT_EXPORT_ROLES))
-    if not scope.central_roles & allowed or any_masked(scope.roles):
-        with transaction.atomic():
-            record_event(actor=user, action="export_refused", object_type="audit.AuditEvent",
-                         reason="role")  # fmt: skip
-        raise Refused("role")
-    return user
-
-
-def _record_export(user: Any, rows: int, filters: dict[str, Any]) -> None:
-    from django.db import transaction
-
-    from combat_norse.audit.api import record_event
-
-    with transaction.atomic():
-        record_event(actor=user, action="export", object_type="audit.AuditEvent",
-                     changes={"rows": [None, rows], "filters": [None, filters]})  # fmt: skip
+    with translate_errors():
+        return user, check_audit_exporter(user)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -122,13 +104,16 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise BadInput(f"--output: {output} is a directory")
 
     setup_django()
-    from combat_norse.audit.export import ExportFilter, write_csv
+    from combat_norse.audit.export import write_csv
+    from combat_norse.exports.audit_trail import export_filter_for
+    from combat_norse.exports.audit_trail import record_audit_export as _record_export
 
     site = args.site.strip().upper() if args.site is not None else None
     if site is not None and not _known_site(site):
         raise BadInput(f"--site: unknown site code {args.site!r}")
-    user = _exporter(args.as_user)
-    flt = ExportFilter(since=since, until=until, site_code=site, participant_ref=args.participant)
+    user, scope = _exporter(args.as_user)
+    flt = export_filter_for(scope, since=since, until=until, site_code=site,
+                            participant_ref=args.participant)
     filters = {"since": args.since, "until": args.until, "site": site,
                "participant": args.participant}  # fmt: skip
     if output == "-":

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,46 @@ class Refused(CliError):
 
     def line(self) -> str:
         return f"refused: {self}"
+
+
+#: The one table from a refusal's reason code (combat_norse.core.errors.Reason) to the exit
+#: status (PROTOCOL.md §13: every refusal is 3). Bad input and unknown ids are 2.
+EXIT_STATUS: dict[str, int] = {
+    "other_site": EXIT_REFUSED,
+    "role": EXIT_REFUSED,
+    "masked": EXIT_REFUSED,
+    "locked": EXIT_REFUSED,
+    "conflict": EXIT_REFUSED,
+    "reason_required": EXIT_REFUSED,
+    "password": EXIT_REFUSED,
+    "no_valid_consent": EXIT_REFUSED,
+    "rule": EXIT_REFUSED,
+    "state": EXIT_REFUSED,
+    "unavailable": EXIT_REFUSED,
+}
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn the shared errors of ``combat_norse.core.errors`` (and the pure packages' errors)
+    into the command line's: bad input and unknown ids exit 2, refusals exit 3."""
+    try:
+        yield
+    except Exception as exc:
+        from combat_norse.core.errors import BadInput as DomainBadInput
+        from combat_norse.core.errors import NotFound, domain_error
+        from combat_norse.core.errors import Refused as DomainRefused
+
+        err = domain_error(exc)
+        if err is None:
+            raise
+        if isinstance(err, DomainRefused):
+            refused = Refused(err.text)
+            refused.exit_status = EXIT_STATUS[err.code.value]
+            raise refused from None
+        if isinstance(err, NotFound | DomainBadInput):
+            raise BadInput(str(err)) from None
+        raise
 
 
 MAX_INPUT_BYTES = 1 << 20

@@ -12,11 +12,11 @@ from typing import Any
 
 from combat_norse.cli.common import (
     BadInput,
-    Refused,
     active_user,
     emit_json,
     read_json_source,
     setup_django,
+    translate_errors,
     warn,
 )
 
@@ -27,14 +27,15 @@ _user = active_user  # the short name reads better at the many call sites
 def cmd_sites(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.sites.access import access_sites
+    from combat_norse.sites.presenters import present_site
 
-    emit_json({"sites": [s.as_json() for s in access_sites()]})
+    emit_json({"sites": [present_site(s) for s in access_sites()]})
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.sites.actions import UserSetupError, do_add_user
+    from combat_norse.accounts.actions import UserSetupError, do_add_user
 
     try:
         created = do_add_user(args.name, args.role, args.site or ())
@@ -53,38 +54,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-class _translate:  # a context manager, named for how it reads at the call site
-    """Turn the domain's exceptions into the CLI contract (exit 2 bad input, 3 refused)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        if exc is None:
-            return False
-        from combat_norse.participants.access import NotFound
-        from combat_norse.participants.actions import BadRequest
-        from combat_norse.participants.actions import Refused as DomainRefused
-        from combat_norse.protocol import RecordError
-        from combat_norse.sites.access import AccessDenied, UnknownSite
-
-        if isinstance(exc, DomainRefused):
-            raise Refused(str(exc)) from None
-        if isinstance(exc, AccessDenied):
-            raise Refused(exc.reason) from None
-        if isinstance(exc, RecordError | BadRequest):
-            raise BadInput(str(exc)) from None
-        if isinstance(exc, NotFound):
-            raise BadInput(f"{exc.field}: unknown {exc}") from None
-        if isinstance(exc, UnknownSite):
-            raise BadInput(f"site: unknown site code {exc}") from None
-        return False
-
-
 def _site(code: str) -> Any:
     from combat_norse.sites.access import access_site
 
-    with _translate():
+    with translate_errors():
         return access_site(code)
 
 
@@ -104,41 +77,40 @@ def cmd_screening_add(args: argparse.Namespace) -> int:
     data = read_json_source(args.file)
     setup_django()
     from combat_norse.participants.actions import do_screen
+    from combat_norse.participants.presenters import present_screening_result
 
     actor = _user(args.as_user)
     site = _site(args.site)
-    with _translate():
+    with translate_errors():
         entry, warnings = do_screen(actor, site, data)
     for w in warnings:
         warn(w)
-    emit_json({**entry.result_json(), "screening_id": entry.screening_id, "site": site.code})
+    emit_json(present_screening_result(entry))
     return 0
 
 
 def cmd_screening_update(args: argparse.Namespace) -> int:
     data = read_json_source(args.file)
     setup_django()
-    from combat_norse.participants.access import screening_by_id
     from combat_norse.participants.actions import do_rescreen
+    from combat_norse.participants.presenters import present_screening_result
 
     actor = _user(args.as_user)
-    with _translate():
-        entry = screening_by_id(args.screening_id)
-        entry, warnings = do_rescreen(actor, entry, data, reason=args.reason)
+    with translate_errors():
+        entry, warnings = do_rescreen(actor, args.screening_id, data, reason=args.reason)
     for w in warnings:
         warn(w)
-    emit_json({**entry.result_json(), "screening_id": entry.screening_id, "site": entry.site.code})
+    emit_json(present_screening_result(entry))
     return 0
 
 
 def cmd_screening_not_enrolled(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.participants.access import screening_by_id
     from combat_norse.participants.actions import do_record_not_enrolled
 
     actor = _user(args.as_user)
-    with _translate():
-        entry = do_record_not_enrolled(actor, screening_by_id(args.screening_id), args.reason)
+    with translate_errors():
+        entry = do_record_not_enrolled(actor, args.screening_id, args.reason)
     emit_json(
         {"screening_id": entry.screening_id, "reason_not_enrolled": entry.reason_not_enrolled}
     )
@@ -150,9 +122,10 @@ def cmd_end_follow_up(args: argparse.Namespace) -> int:
     from combat_norse.participants.actions import do_end_follow_up
 
     actor = _user(args.as_user)
-    with _translate():
-        participant = _participant_for_attempt(args.study_id)
-        participant = do_end_follow_up(actor, participant, status=args.status, reason=args.reason)
+    with translate_errors():
+        participant = do_end_follow_up(
+            actor, args.study_id, status=args.status, reason=args.reason
+        )
     emit_json(
         {
             "study_id": participant.study_id,
@@ -165,44 +138,35 @@ def cmd_end_follow_up(args: argparse.Namespace) -> int:
 
 def cmd_consent_add(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.participants.access import screening_by_id
     from combat_norse.participants.actions import do_record_consent
+    from combat_norse.participants.presenters import present_consent
 
     actor = _user(args.as_user)
     optional = [v for v in (args.optional or "").split(",") if v.strip()]
-    with _translate():
-        entry = screening_by_id(args.screening_id)
+    with translate_errors():
         consent = do_record_consent(
-            actor, entry, signer=args.signer, form_version=args.form_version, optional=optional
+            actor,
+            args.screening_id,
+            signer=args.signer,
+            form_version=args.form_version,
+            optional=optional,
         )
-    emit_json(
-        {
-            "consent_id": consent.pk,
-            "screening_id": entry.screening_id,
-            "signer": consent.signer,
-            "form_version": consent.form_version,
-            "optional": list(consent.optional),
-        }
-    )
+    emit_json(present_consent(consent, consent.screening))
     return 0
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.participants.access import screening_by_id
     from combat_norse.participants.actions import do_enroll
+    from combat_norse.participants.presenters import present_enrollment
+    from combat_norse.sites.access import scope_for
 
     actor = _user(args.as_user)
-    with _translate():
-        entry = screening_by_id(args.screening_id)
-        participant = do_enroll(actor, entry, observational_reason=args.observational_reason or "")
-    emit_json(
-        {
-            "study_id": participant.study_id,
-            "cohort": participant.cohort,
-            "site": participant.site.code,
-        }
-    )
+    with translate_errors():
+        participant = do_enroll(
+            actor, args.screening_id, observational_reason=args.observational_reason or ""
+        )
+    emit_json(present_enrollment(participant, scope_for(actor)))
     return 0
 
 
@@ -211,12 +175,11 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     from combat_norse.participants.actions import do_withdraw
 
     actor = _user(args.as_user)
-    with _translate():
-        participant = _participant_for_attempt(args.study_id)
-        w = do_withdraw(actor, participant, scope=args.scope, reason=args.reason)
+    with translate_errors():
+        w = do_withdraw(actor, args.study_id, scope=args.scope, reason=args.reason)
     emit_json(
         {
-            "study_id": participant.study_id,
+            "study_id": w.participant.study_id,
             "scope": w.scope,
             "effective_at": w.effective_at.isoformat(),
         }
@@ -227,39 +190,34 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- randomization
 def cmd_randomization_setup(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import do_setup_list, random_seed
+    from combat_norse.allocation.actions import do_setup_list
+    from combat_norse.allocation.presenters import present_list_setup
 
     actor = _user(args.as_user)
-    with _translate():
+    with translate_errors():
         rlist = do_setup_list(
             actor,
             design=args.design,
-            seed=random_seed() if args.seed == "random" else args.seed,
+            seed=None if args.seed == "random" else args.seed,
             environment=args.environment,
             blocks_per_stratum=args.blocks_per_stratum,
         )
-    emit_json(
-        {
-            "list_id": rlist.pk,
-            "design": rlist.design,
-            "seed": rlist.seed,
-            "algorithm_version": rlist.algorithm_version,
-        }
-    )
+    emit_json(present_list_setup(rlist))
     return 0
 
 
 def cmd_randomization_extend(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import active_list, check_statistician, do_extend_list
+    from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
-    with _translate():
-        check_statistician(actor, "list_extend")  # before saying anything about the lists
+    with translate_errors():
+        check_statistician(actor, AuditAction.LIST_EXTEND)  # before saying anything about the lists
     rlist = active_list(args.environment)
     if rlist is None:
         raise BadInput("environment: no active list")
-    with _translate():
+    with translate_errors():
         added = do_extend_list(
             actor, rlist, stratum=args.stratum, n_blocks=args.blocks, reason=args.reason
         )
@@ -272,7 +230,7 @@ def cmd_randomization_balance(args: argparse.Namespace) -> int:
     from combat_norse.allocation.actions import balance_report
 
     actor = _user(args.as_user)
-    with _translate():
+    with translate_errors():
         emit_json(balance_report(actor))
     return 0
 
@@ -280,14 +238,15 @@ def cmd_randomization_balance(args: argparse.Namespace) -> int:
 def cmd_randomization_verify(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import active_list, check_statistician, verify_stored_list
+    from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
-    with _translate():
-        check_statistician(actor, "list_verify")  # before saying anything about the lists
+    with translate_errors():
+        check_statistician(actor, AuditAction.LIST_VERIFY)  # before saying anything about the lists
     rlist = active_list(args.environment)
     if rlist is None:
         raise BadInput("environment: no active list")
-    with _translate():
+    with translate_errors():
         problems = verify_stored_list(actor, rlist)
     emit_json({"list_id": rlist.pk, "ok": not problems, "problems": problems[:100]})
     return 0 if not problems else 1
@@ -296,14 +255,15 @@ def cmd_randomization_verify(args: argparse.Namespace) -> int:
 def cmd_randomization_export(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import active_list, check_statistician, export_list
+    from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
-    with _translate():
-        check_statistician(actor, "list_export")
+    with translate_errors():
+        check_statistician(actor, AuditAction.LIST_EXPORT)
     rlist = active_list(args.environment)
     if rlist is None:
         raise BadInput("environment: no active list")
-    with _translate():
+    with translate_errors():
         emit_json(export_list(actor, rlist))
     return 0
 
@@ -311,31 +271,14 @@ def cmd_randomization_export(args: argparse.Namespace) -> int:
 def cmd_randomize(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import do_randomize
+    from combat_norse.allocation.presenters import present_allocation
+    from combat_norse.sites.access import scope_for
 
     actor = _user(args.as_user)
-    with _translate():
-        participant = _participant_for_attempt(args.study_id)
-        allocation = do_randomize(actor, participant)
-    emit_json(
-        {
-            "study_id": participant.study_id,
-            "randomized_at": allocation.randomized_at.isoformat(),
-            "code": allocation.code,
-            "arm": allocation.arm,
-        }
-    )
+    with translate_errors():
+        allocation = do_randomize(actor, args.study_id)
+        emit_json(present_allocation(allocation, scope_for(actor)))
     return 0
-
-
-def _participant_for_attempt(study_id: str) -> Any:
-    """The participant for an action whose permission check (and its audited refusal) is the
-    action's own: existence is checked here, site and role in the ``do_*`` function."""
-    from combat_norse.participants.access import NotFound, participant_by_study_id
-
-    try:
-        return participant_by_study_id(study_id)
-    except NotFound:
-        raise BadInput(f"study_id: unknown participant {study_id!r}") from None
 
 
 def cmd_mark_error(args: argparse.Namespace) -> int:
@@ -344,14 +287,13 @@ def cmd_mark_error(args: argparse.Namespace) -> int:
 
     actor = _user(args.as_user)
     password = _password(args)
-    with _translate():
-        participant = _participant_for_attempt(args.study_id)
+    with translate_errors():
         allocation = do_mark_allocation_error(
-            actor, participant, reason=args.reason, password=password
+            actor, args.study_id, reason=args.reason, password=password
         )
     emit_json(
         {
-            "study_id": participant.study_id,
+            "study_id": allocation.participant.study_id,
             "in_error": allocation.in_error,
             "reason": allocation.error_reason,
         }
@@ -365,10 +307,11 @@ def cmd_unmask(args: argparse.Namespace) -> int:
 
     actor = _user(args.as_user)
     password = _password(args)
-    with _translate():
-        participant = _participant_for_attempt(args.study_id)
-        unmasking, arm = do_unmask(actor, participant, reason=args.reason, password=password)
-    emit_json({"study_id": participant.study_id, "unmasking_id": unmasking.pk, "arm": arm})
+    with translate_errors():
+        unmasking, arm = do_unmask(actor, args.study_id, reason=args.reason, password=password)
+    emit_json(
+        {"study_id": unmasking.participant.study_id, "unmasking_id": unmasking.pk, "arm": arm}
+    )
     return 0
 
 
@@ -378,13 +321,12 @@ def cmd_unmasking_record(args: argparse.Namespace) -> int:
 
     actor = _user(args.as_user)
     assessor = _user(args.assessor, "assessor")
-    with _translate():
-        participant = _participant_for_attempt(args.study_id)
-        u = do_record_assessor_unmasked(actor, participant, assessor, how=args.how)
+    with translate_errors():
+        u = do_record_assessor_unmasked(actor, args.study_id, assessor, how=args.how)
     emit_json(
         {
             "unmasking_id": u.pk,
-            "study_id": participant.study_id,
+            "study_id": u.participant.study_id,
             "assessor": assessor.username,
             "kind": u.kind,
         }
@@ -397,7 +339,7 @@ def cmd_unmasking_report(args: argparse.Namespace) -> int:
     from combat_norse.participants.actions import unmasking_report
 
     actor = _user(args.as_user)
-    with _translate():
+    with translate_errors():
         emit_json({"unmaskings": unmasking_report(actor)})
     return 0
 
@@ -427,8 +369,8 @@ def _seed(value: str) -> int | str:
         seed = int(value, 10)
     except ValueError:
         raise argparse.ArgumentTypeError("seed: a whole number") from None
-    if not 0 <= seed < 2**63:
-        raise argparse.ArgumentTypeError("seed: from 0 to 2^63-1")
+    if not 0 <= seed < 2**128:
+        raise argparse.ArgumentTypeError("seed: from 0 to 2^128-1")
     return seed
 
 
@@ -501,7 +443,8 @@ def _register_randomization(sub: Any) -> None:
         "--seed",
         required=True,
         type=_seed,
-        help="a whole number, or 'random' (production needs at least 2^56)",
+        help="'random' (128 bits from the OS CSPRNG; the only choice for production), "
+        "or a whole number for a test list",
     )
     p.add_argument("--environment", choices=["production", "test"], default=None)
     p.add_argument("--blocks-per-stratum", type=int, default=60)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from combat_norse.sites import views as site_views
+from combat_norse.web import views as site_views
 
 urlpatterns = [
     path("", site_views.home, name="home"),

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, QuerySet
 
+from combat_norse.core.errors import NotFound, Reason
 from combat_norse.participants.models import (
     AssessorAssignment,
     Participant,
@@ -21,14 +22,6 @@ from combat_norse.participants.models import (
 )
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
 from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
-
-
-class NotFound(LookupError):
-    """No record with that identifier; ``field`` names the identifier."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _scope(user: User | Scope) -> Scope:
@@ -57,7 +50,7 @@ def access_screening(
             screening_id=screening_id.strip().upper()
         )
     except ScreeningEntry.DoesNotExist:
-        raise NotFound(f"screening {screening_id}", "screening_id") from None
+        raise NotFound("screening_id", f"screening {screening_id}") from None
     scope.require(
         entry.site_id, roles=frozenset(roles) - {Role.OUTCOME_ASSESSOR}, action="screening"
     )
@@ -101,14 +94,14 @@ def access_participant(
             study_id=study_id.strip().upper()
         )
     except Participant.DoesNotExist:
-        raise NotFound(f"participant {study_id}", "study_id") from None
+        raise NotFound("study_id", f"participant {study_id}") from None
     scope.require(participant.site_id, roles=wanted, action="participant")
     if _assessor_only_at(scope, participant.site_id, wanted) and not (
         AssessorAssignment.unscoped.filter(
             participant=participant, assessor_id=scope.user_id, active=True
         ).exists()
     ):
-        raise AccessDenied("role", "participant not assigned to this assessor")
+        raise AccessDenied(Reason.ROLE, "participant not assigned to this assessor")
     return participant
 
 
@@ -123,24 +116,3 @@ def may_see_arm(user: User | Scope, participant: Participant) -> bool:
     return Unmasking.unscoped.filter(
         participant=participant, user_id=scope.user_id, kind=UnmaskingKind.DELIBERATE
     ).exists()
-
-
-def screening_by_id(screening_id: str) -> ScreeningEntry:
-    """Existence lookup for a ``do_*`` action that performs (and audits) its own site and role
-    check; never hand the result to a caller without that check."""
-    try:
-        return ScreeningEntry.unscoped.select_related("site").get(
-            screening_id=screening_id.strip().upper()
-        )
-    except ScreeningEntry.DoesNotExist:
-        raise NotFound(f"screening {screening_id}", "screening_id") from None
-
-
-def participant_by_study_id(study_id: str) -> Participant:
-    """Existence lookup for a ``do_*`` action that performs (and audits) its own checks."""
-    try:
-        return Participant.unscoped.select_related("site", "screening").get(
-            study_id=study_id.strip().upper()
-        )
-    except Participant.DoesNotExist:
-        raise NotFound(f"participant {study_id}", "study_id") from None

@@ -1,7 +1,7 @@
 """Participant data: the screening log, consent, enrollment, end of follow-up, assessor
 assignments and unmasking records, and masked outcome assessments.
 
-Every model here is trial data: it declares ``arm_revealing`` (sites.blinding) and has no
+Every model here is trial data: it declares ``arm_revealing`` (core.masking) and has no
 ``objects`` manager; reads go through ``participants.access`` and writes through
 ``participants.actions`` (``do_*``), which audit in the same transaction.
 """
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from combat_norse.audit.history import trial_history
-from combat_norse.sites.blinding import NOT_ARM_REVEALING, ArmRevealing
+from combat_norse.core.masking import NOT_ARM_REVEALING, ArmRevealing
 from combat_norse.sites.models import Site
 
 
@@ -212,6 +212,17 @@ class Participant(models.Model):
 
     def audit_scope(self) -> tuple[str, str]:
         return self.site.code, self.study_id
+
+    @property
+    def is_randomized(self) -> bool:
+        """Whether an allocation exists (through the reverse relation, so this app imports
+        nothing from the allocation app; the arm itself is read through access_allocation)."""
+        from django.core.exceptions import ObjectDoesNotExist
+
+        try:
+            return getattr(self, "allocation", None) is not None
+        except ObjectDoesNotExist:
+            return False
 
 
 class WithdrawalScope(models.TextChoices):

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
+from combat_norse.core.errors import NotFound, Reason, Refused
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import (
     PARTICIPANT_ROLES,
@@ -32,17 +32,19 @@ from combat_norse.sites.roles import (
 )
 
 
-class AccessDenied(PermissionDenied):
-    """Refused by a permission; ``reason`` is ``"other site"``, ``"role"`` or ``"masked"``."""
+class AccessDenied(Refused):
+    """Refused by a permission: :attr:`Reason.OTHER_SITE`, :attr:`Reason.ROLE` or
+    :attr:`Reason.MASKED` (``reason`` reads ``"other site"``, ``"role"``, ``"masked"``)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+    def __init__(self, code: Reason | str, detail: str = "") -> None:
+        super().__init__(Reason(str(code).replace(" ", "_")), detail)
 
 
-class UnknownSite(LookupError):
+class UnknownSite(NotFound):
     """No site with that code."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__("site", f"site code {code}")
 
 
 @dataclass(frozen=True)
@@ -92,16 +94,27 @@ class Scope:
     def require(self, site_id: int, *, roles: Iterable[str], action: str) -> None:
         """Raise AccessDenied unless the user holds one of ``roles`` at ``site_id``."""
         held = self.roles_at(site_id)
-        if not held:
-            raise AccessDenied("other site", action)
+        if not held:  # before any role check, and naming nothing of the other site
+            raise AccessDenied(Reason.OTHER_SITE)
         if not held & frozenset(roles):
-            raise AccessDenied("role", action)
+            raise AccessDenied(Reason.ROLE, needs(roles, action, site_id))
 
     def can_read_participants_at(self, site_id: int) -> bool:
         return bool(self.roles_at(site_id) & PARTICIPANT_ROLES)
 
     def can_write_participants_at(self, site_id: int) -> bool:
         return bool(self.roles_at(site_id) & WRITER_ROLES)
+
+
+def needs(roles: Iterable[str], action: str, site_id: int | None = None) -> str:
+    """What a refused user would need: ``needs site_coordinator or site_investigator at YNH to
+    randomize`` (the site is one where the user holds a role, so naming it leaks nothing)."""
+    wanted = " or ".join(sorted(str(r) for r in roles)) or "no role"
+    where = ""
+    if site_id is not None:
+        code = Site.objects.filter(pk=site_id).values_list("code", flat=True).first()
+        where = f" at {code}" if code else ""
+    return f"needs {wanted}{where}" + (f" to {action}" if action else "")
 
 
 ANONYMOUS = Scope(user_id=None, username="")

@@ -19,16 +19,21 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from combat_norse.audit.api import audited_delete, audited_save
+from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.sites.models import Membership, Site
 
 
 class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Saves and deletes through the audit trail; the reason names the admin and the fields."""
 
+    create_action = AuditAction.CREATE
+    change_action = AuditAction.UPDATE
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         changed = ", ".join(getattr(form, "changed_data", []) or []) or "no fields"
         with transaction.atomic():
             audited_save(obj, actor=request.user,
+                         action=self.change_action if change else self.create_action,
                          reason=f"changed in the admin ({changed})" if change else "")  # fmt: skip
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
@@ -50,6 +55,8 @@ class SiteAdmin(AuditedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(AuditedAdmin):
+    create_action = AuditAction.ROLE_GRANT
+    change_action = AuditAction.MEMBERSHIP_CHANGE
     list_display = ("user", "role", "site", "active", "created_at")
     list_filter = ("role", "active", "site")
     search_fields = ("user__username",)

@@ -15,7 +15,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, register
 
-from combat_norse.sites.blinding import TRIAL_DATA_APPS, declaration_of
+from combat_norse.core.masking import declaration_of, trial_data_app_labels
 from combat_norse.sites.roles import Role, masked_roles
 
 
@@ -25,7 +25,7 @@ def check_trial_data_models(app_configs: Any = None, **kwargs: Any) -> list[Erro
     # Django passes the apps to inspect (`manage.py check LABEL`); None means all of them.
     configs = apps.get_app_configs() if app_configs is None else app_configs
     for config in configs:
-        if config.label not in TRIAL_DATA_APPS:
+        if config.label not in trial_data_app_labels():
             continue
         for model in config.get_models():
             if model._meta.auto_created or getattr(model, "__module__", "").endswith("history"):

@@ -13,7 +13,7 @@ from combat_norse.allocation.models import Allocation, ListAlert, ListSlot, Rand
 from combat_norse.participants.access import may_see_arm
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, scope_for
-from combat_norse.sites.blinding import (
+from combat_norse.core.masking import (
     MASKED,
     NOT_ARM_REVEALING,
     ArmRevealing,

@@ -10,7 +10,7 @@ from django.test import Client
 
 from combat_norse.accounts.models import PasswordState
 from combat_norse.audit.models import AuditEvent
-from combat_norse.sites.actions import do_add_user
+from combat_norse.accounts.actions import do_add_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#3")]
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.test import override_settings
 from django.test.utils import isolate_apps
 
-from combat_norse.sites.blinding import NOT_ARM_REVEALING, TRIAL_DATA_APPS, ArmRevealing
+from combat_norse.core.masking import NOT_ARM_REVEALING, TRIAL_DATA_APPS, ArmRevealing
 from combat_norse.sites.checks import check_masked_roles, check_trial_data_models
 from combat_norse.sites.roles import Role
 

@@ -39,7 +39,7 @@ from combat_norse.randomization import (
     minimization_code,
     replay_minimization,
 )
-from combat_norse.sites.actions import do_add_user
+from combat_norse.accounts.actions import do_add_user
 
 pytestmark = [pytest.mark.req("#10", "§6"), pytest.mark.postgres]
 
@@ -178,7 +178,7 @@ def test_many_teams_randomizing_at_once_use_each_slot_once_and_each_stratum_list
     enroll: Callable[..., Participant],
 ) -> None:  # fmt: skip
     n = 400
-    rlist = do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=SEED,
+    rlist = do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=None,
                           environment="production", blocks_per_stratum=60)  # fmt: skip
     participants = _enroll_many(enroll, coordinators, n)
 
@@ -218,7 +218,7 @@ def test_concurrent_minimization_is_one_gap_free_sequence_that_replays_from_the_
     enroll: Callable[..., Participant],
 ) -> None:  # fmt: skip
     n = 120
-    rlist = do_setup_list(personas.statistician, design=Design.MINIMIZATION, seed=SEED,
+    rlist = do_setup_list(personas.statistician, design=Design.MINIMIZATION, seed=None,
                           environment="production")  # fmt: skip
     participants = _enroll_many(enroll, coordinators, n)
 
@@ -230,13 +230,13 @@ def test_concurrent_minimization_is_one_gap_free_sequence_that_replays_from_the_
     assert all(returned[a.participant_id] == {a.pk} for a in allocations)
     assert [a.sequence_number for a in allocations] == list(range(1, n + 1))
     assert all(a.slot_id is None for a in allocations)
-    assert [a.code for a in allocations] == [minimization_code(SEED, k)
+    assert [a.code for a in allocations] == [minimization_code(rlist.seed_value, k)
                                              for k in range(1, n + 1)]  # fmt: skip
     # Every decision is reproduced from the seed and the stored factor levels, in order.
     rlist = RandomizationList.unscoped.get(pk=rlist.pk)
     config = default_minimization_config(rlist.parameters["sites"],
                                          p_best=rlist.parameters["p_best"])  # fmt: skip
-    replayed = replay_minimization(config, SEED, [a.factors for a in allocations])
+    replayed = replay_minimization(config, rlist.seed_value, [a.factors for a in allocations])
     assert [d.arm for d in replayed] == [a.arm for a in allocations]
     assert {a.factors["site"] for a in allocations} == set(SITE_COORDINATORS)
     assert len({a.factors["fires"] for a in allocations}) >= 2
@@ -305,7 +305,7 @@ def test_worker_killed_mid_randomization_loses_nothing_and_duplicates_nothing(
     enroll: Callable[..., Participant], worker_process: Callable[..., subprocess.Popen[str]],
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    rlist = do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=SEED,
+    rlist = do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=None,
                           environment="production", blocks_per_stratum=10)  # fmt: skip
     coord = coordinators["YNH"]
     victim, bystander = (enroll(site="YNH", actor=coord, **_profile(0)) for _ in range(2))
@@ -408,7 +408,7 @@ def test_randomizing_while_an_assessor_is_assigned_to_the_participant_does_not_d
 ) -> None:  # fmt: skip
     from combat_norse.participants import actions as participant_actions
 
-    do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=SEED,
+    do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=None,
                   environment="production", blocks_per_stratum=10)  # fmt: skip
     coord = coordinators["YNH"]
     participant = enroll(site="YNH", actor=coord, **_profile(0))
@@ -440,7 +440,7 @@ def test_extending_the_list_while_randomizing_does_not_deadlock(
 ) -> None:  # fmt: skip
     from combat_norse.allocation import actions as allocation_actions
 
-    rlist = do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=SEED,
+    rlist = do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=None,
                           environment="production", blocks_per_stratum=10)  # fmt: skip
     coord = coordinators["YNH"]
     participant = enroll(site="YNH", actor=coord, **_profile(0))

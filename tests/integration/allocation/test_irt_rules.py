@@ -48,7 +48,7 @@ def test_list_matches_its_seed_and_the_audit_holds_only_the_seed_digest(
 def test_statistician_is_alerted_once_before_a_stratum_runs_out_and_extension_is_audited(
     personas: Any, enroll: Callable[..., Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=2**60 + 77,
+    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=None,
                           blocks_per_stratum=2)  # 4 to 8 slots per stratum
     rlist.parameters["alert_threshold"] = 3
     rlist.save(update_fields=["parameters"])
@@ -75,7 +75,7 @@ def test_statistician_is_alerted_once_before_a_stratum_runs_out_and_extension_is
 def test_exhausted_stratum_refuses_without_revealing_list_state_and_alerts(
     personas: Any, enroll: Callable[..., Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=2**60 + 5,
+    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=None,
                           blocks_per_stratum=1)
     size = ListSlot.unscoped.filter(randomization_list=rlist, stratum="adult/early").count()
     for _ in range(size):
@@ -133,7 +133,7 @@ def test_balance_report_counts_by_stratum_and_site_for_the_statistician_only(
 def test_minimization_allocations_replay_from_the_seed(
     personas: Any, enroll: Callable[..., Any]
 ) -> None:
-    rlist = do_setup_list(personas.statistician, design="minimization", seed=2**60 + 4242)
+    rlist = do_setup_list(personas.statistician, design="minimization", seed=None)
     for i in range(12):
         site = "YNH" if i % 3 else "SNU"
         p = enroll(site, date_of_birth="2015-01-01" if i % 4 == 0 else "1990-01-01")
@@ -143,7 +143,7 @@ def test_minimization_allocations_replay_from_the_seed(
     assert [a.sequence_number for a in allocations] == list(range(1, 13))
     config = default_minimization_config(rlist.parameters["sites"],
                                          p_best=rlist.parameters["p_best"])
-    replay = replay_minimization(config, rlist.seed, [a.factors for a in allocations])
+    replay = replay_minimization(config, rlist.seed_value, [a.factors for a in allocations])
     assert [d.arm for d in replay] == [a.arm for a in allocations]
     assert len({a.code for a in allocations}) == 12
 
@@ -170,22 +170,29 @@ def test_a_masked_investigator_configuration_refuses_randomization_by_masked_use
     p = enroll()
     settings.COMBAT_NORSE_MASKED_ROLES = {"outcome_assessor", "sponsor_viewer",
                                           "site_investigator"}
-    with pytest.raises(Refused, match="role"):
+    with pytest.raises(Refused, match="masked") as refused:
         do_randomize(personas.investigator, p)
+    assert refused.value.code == "masked"
     assert not Allocation.unscoped.filter(participant=p).exists()
     assert do_randomize(personas.coord, p).participant == p
 
 
-def test_a_production_list_refuses_a_guessable_seed_and_random_gives_a_large_one(
-    personas: Any,
-) -> None:
-    from combat_norse.allocation.actions import BadRequest, min_production_seed, random_seed
+def test_a_production_list_takes_only_a_system_drawn_128_bit_seed(personas: Any) -> None:
+    from combat_norse.allocation.actions import PRODUCTION_SEED_BITS, BadRequest, random_seed
 
-    with pytest.raises(BadRequest, match="seed"):
-        do_setup_list(personas.statistician, design="permuted_blocks", seed=20261126)
-    assert all(random_seed() >= min_production_seed() for _ in range(50))
+    # the attacker's seed: exactly 2^56 was accepted before, and found on the sixth guess
+    for chosen in (20261126, 2**56, 2**127 + 1):
+        with pytest.raises(BadRequest, match="seed: a production list's seed is drawn"):
+            do_setup_list(personas.statistician, design="permuted_blocks", seed=chosen)
+    draws = [random_seed() for _ in range(200)]
+    assert PRODUCTION_SEED_BITS == 128
+    assert all(0 <= d < 2**128 for d in draws) and len(set(draws)) == 200
+    assert max(d.bit_length() for d in draws) == 128  # uses the whole range
+    rlist = do_setup_list(personas.statistician, design="permuted_blocks", seed=None,
+                          blocks_per_stratum=1)
+    assert rlist.seed_value.bit_length() > 64 and isinstance(rlist.seed, str)
     assert do_setup_list(personas.statistician, design="permuted_blocks", seed=7,
-                         environment="test", blocks_per_stratum=1).seed == 7
+                         environment="test", blocks_per_stratum=1).seed == "7"
 
 
 def test_statistician_exports_the_list_and_anyone_can_check_it_offline_against_the_seed(
@@ -200,24 +207,24 @@ def test_statistician_exports_the_list_and_anyone_can_check_it_offline_against_t
     p = enroll()
     allocation = do_randomize(personas.coord, p)
     assert main(["randomization", "export", "--as", "coord"]) == 3
-    assert capsys.readouterr().err.strip() == "refused: role"
+    assert capsys.readouterr().err.strip().startswith("refused: role (needs statistician")
     assert main(["randomization", "export", "--as", "statistician"]) == 0
     exported = json.loads(capsys.readouterr().out)
-    assert exported["seed"] == production_list.seed
+    assert exported["seed"] == production_list.seed  # a string: 128 bits exceed JSON numbers
     used = [s for s in exported["slots"] if s["study_id"]]
     assert used == [{**used[0], "study_id": p.study_id, "arm": allocation.arm,
                      "code": allocation.code}]
     rows = [PureSlot(s["stratum"], s["sequence"], s["block_number"], s["block_size"],
                      s["position_in_block"], s["arm"], s["code"]) for s in exported["slots"]]
-    assert verify_list(exported["seed"], rows,
+    assert verify_list(int(exported["seed"]), rows,
                        blocks_per_stratum=exported["parameters"]["blocks_per_stratum"]) == []
-    assert AuditEvent.objects.filter(action="export", actor_username="statistician").count() == 1
+    assert AuditEvent.objects.filter(action="list_export", actor_username="statistician").count() == 1
 
 
 def test_minimization_list_verifies_and_a_changed_arm_is_caught(
     personas: Any, enroll: Callable[..., Any]
 ) -> None:
-    rlist = do_setup_list(personas.statistician, design="minimization", seed=2**60 + 99)
+    rlist = do_setup_list(personas.statistician, design="minimization", seed=None)
     for _ in range(6):
         do_randomize(personas.coord, enroll())
     assert verify_stored_list(personas.statistician, rlist) == []
@@ -239,7 +246,7 @@ def test_refused_reads_of_the_lists_and_reports_are_audited(
     for command in (["randomization", "verify"], ["randomization", "export"],
                     ["randomization", "balance"]):
         assert main([*command, "--as", "coord"]) == 3
-        assert capsys.readouterr().err.strip() == "refused: role"
+        assert capsys.readouterr().err.strip().startswith("refused: role (needs statistician")
     with pytest.raises(AccessDenied):
         unmasking_report(personas.pharmacist)
     refused = sorted(AuditEvent.objects.filter(action__endswith="_refused")

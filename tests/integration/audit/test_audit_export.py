@@ -237,7 +237,7 @@ def test_export_is_refused_to_site_masked_and_admin_roles_and_every_export_is_au
                                   site=Site.objects.get(code=site) if site else None)
         assert main(["audit", "export", "--as", name]) == 3
         captured = capsys.readouterr()
-        assert (captured.out, captured.err) == ("", "refused: role\n")
+        assert captured.out == "" and captured.err.startswith("refused: role (needs ")
     assert AuditEvent.objects.filter(action="export_refused").count() == 4
     assert main(["audit", "export", "--as", "nobody"]) == 2
     capsys.readouterr()

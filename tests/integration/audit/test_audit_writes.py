@@ -20,14 +20,14 @@ pytestmark = pytest.mark.req("#3")
 
 def _create(actor: User) -> int:
     group = Group(name="ward-1")
-    audited_save(group, actor=actor)
+    audited_save(group, actor=actor, action="create")
     return group.pk
 
 
 def _update(actor: User) -> int:
     group = Group.objects.create(name="ward-1")
     group.name = "ward-2"
-    audited_save(group, actor=actor, reason="renamed")
+    audited_save(group, actor=actor, action="update", reason="renamed")
     return group.pk
 
 
@@ -57,7 +57,7 @@ def test_every_write_path_leaves_one_event(alice: User, write: Any, action: str)
 @pytest.mark.django_db
 def test_create_records_new_values_and_needs_no_reason(alice: User) -> None:
     with transaction.atomic():
-        event = audited_save(Group(name="ward-1"), actor=alice, site_code="YNH")
+        event = audited_save(Group(name="ward-1"), actor=alice, action="create", site_code="YNH")
     assert event is not None
     assert event.changes == {"name": [None, "ward-1"]}
     assert event.reason == ""
@@ -65,13 +65,26 @@ def test_create_records_new_values_and_needs_no_reason(alice: User) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("reason", ["", "   "], ids=["empty", "blank"])
-def test_update_without_reason_is_refused_and_saves_nothing(
-    alice: User, ward: Group, reason: str
+def test_the_write_records_the_reason_it_is_given_and_the_state_rule_decides_if_one_is_needed(
+    alice: User, ward: Group
+) -> None:
+    # audited_save does not demand a reason (PROTOCOL.md §14: only a change to a complete form
+    # needs one); the action's state rule refuses a missing one before writing
+    ward.name = "ward-8"
+    with transaction.atomic():
+        event = audited_save(ward, actor=alice, action="update")
+    assert event is not None and event.reason == ""
+    assert event.changes == {"name": ["ward-7", "ward-8"]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["", "created", "Update"])
+def test_audited_save_refuses_an_action_outside_the_vocabulary(
+    alice: User, ward: Group, action: str
 ) -> None:
     ward.name = "ward-8"
-    with pytest.raises(ReasonRequired), transaction.atomic():
-        audited_save(ward, actor=alice, reason=reason)
+    with pytest.raises(ValueError, match="unknown audit action"), transaction.atomic():
+        audited_save(ward, actor=alice, action=action, reason="x")
     assert Group.objects.get(pk=ward.pk).name == "ward-7"
     assert AuditEvent.objects.count() == 0
 
@@ -83,10 +96,10 @@ def test_update_records_old_values_from_the_database_not_the_stale_instance(
     stale = Group.objects.get(pk=ward.pk)
     with transaction.atomic():
         ward.name = "ward-8"
-        audited_save(ward, actor=alice, reason="moved")
+        audited_save(ward, actor=alice, action="update", reason="moved")
     with transaction.atomic():
         stale.name = "ward-9"
-        event = audited_save(stale, actor=bob, reason="moved again")
+        event = audited_save(stale, actor=bob, action="update", reason="moved again")
     assert event is not None
     assert event.changes == {"name": ["ward-8", "ward-9"]}  # not ward-7, the stale value
     assert event.reason == "moved again"
@@ -95,7 +108,7 @@ def test_update_records_old_values_from_the_database_not_the_stale_instance(
 @pytest.mark.django_db
 def test_update_that_changes_nothing_writes_nothing(alice: User, ward: Group) -> None:
     with transaction.atomic():
-        assert audited_save(ward, actor=alice, reason="no-op") is None
+        assert audited_save(ward, actor=alice, action="update", reason="no-op") is None
     assert AuditEvent.objects.count() == 0
 
 
@@ -124,7 +137,7 @@ def test_delete_records_the_last_values(alice: User, ward: Group) -> None:
 def test_change_and_event_roll_back_together(alice: User, ward: Group) -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
         ward.name = "ward-8"
-        audited_save(ward, actor=alice, reason="moved")
+        audited_save(ward, actor=alice, action="update", reason="moved")
         raise RuntimeError("a later step of the action failed")
     assert Group.objects.get(pk=ward.pk).name == "ward-7"
     assert AuditEvent.objects.count() == 0
@@ -133,7 +146,7 @@ def test_change_and_event_roll_back_together(alice: User, ward: Group) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_audited_save_outside_a_transaction_is_refused() -> None:
     with pytest.raises(TransactionRequired):
-        audited_save(Group(name="ward-1"), actor=None)
+        audited_save(Group(name="ward-1"), actor=None, action="create")
     assert not Group.objects.exists()
 
 
@@ -142,7 +155,7 @@ def test_password_hashes_never_reach_the_trail(alice: User, bob: User) -> None:
     with transaction.atomic():
         bob.set_password("a long enough secret 42")
         bob.email = "bob@example.org"
-        event = audited_save(bob, actor=alice, reason="password reset")
+        event = audited_save(bob, actor=alice, action="update", reason="password reset")
     assert event is not None
     assert event.changes["password"] == [REDACTED, REDACTED]
     assert event.changes["email"] == ["", "bob@example.org"]
@@ -190,9 +203,9 @@ def test_row_history_gets_the_actor_and_the_full_reason(
     long_reason = "duplicate entry found at monitoring visit; " + "x" * 150
     with transaction.atomic():
         row = probe_model(name="a")
-        audited_save(row, actor=alice)
+        audited_save(row, actor=alice, action="create")
         row.name = "b"
-        audited_save(row, actor=bob, reason="typo")
+        audited_save(row, actor=bob, action="update", reason="typo")
         audited_delete(row, actor=bob, reason=long_reason)
     history = list(probe_model.history.order_by("history_id"))
     assert [h.history_type for h in history] == ["+", "~", "-"]

@@ -113,7 +113,8 @@ def test_only_the_treating_team_of_the_site_may_randomize(
     before, events = snapshot(), AuditEvent.objects.count()
     code, out, err = run(capsys, "randomize", p.study_id, "--as", username)
     assert (code, out) == (3, None)
-    assert err.strip().splitlines() == [message]
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and (lines[0] == message or lines[0].startswith(message + " ("))
     assert_only_refusal_audited(before, events, "randomize")
 
 
@@ -265,12 +266,17 @@ def test_only_the_statistician_sets_up_a_list(
 ) -> None:
     code, _, err = run(capsys, "randomization", "setup", "--design", "permuted_blocks",
                        "--seed", "random", "--as", "coord")
-    assert (code, err.strip()) == (3, "refused: role")
-    code, out, _ = run(capsys, "randomization", "setup", "--design", "minimization",
+    assert (code, err.strip()) == (3, "refused: role (needs statistician)")
+    code, _, err = run(capsys, "randomization", "setup", "--design", "minimization",
                        "--seed", "1152921504606846977", "--as", "statistician")
+    assert (code, err.strip()) == (
+        2, "error: seed: a production list's seed is drawn by the system: use --seed random")
+    code, out, _ = run(capsys, "randomization", "setup", "--design", "minimization",
+                       "--seed", "random", "--as", "statistician")
     assert code == 0
     assert out == {"list_id": out["list_id"], "design": "minimization",
-                   "seed": 1152921504606846977, "algorithm_version": "minimization/1"}
+                   "seed": out["seed"], "algorithm_version": "minimization/1"}
+    assert isinstance(out["seed"], str) and int(out["seed"]) < 2**128
     code, _, err = run(capsys, "randomization", "setup", "--design", "permuted_blocks",
                        "--seed", "random", "--as", "statistician")
     assert code == 3 and "active production list exists" in err
@@ -279,7 +285,11 @@ def test_only_the_statistician_sets_up_a_list(
 def test_sites_command_lists_all_33(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "sites")
     assert code == 0 and len(out["sites"]) == 33
-    assert set(out["sites"][0]) == {"code", "name", "city", "country", "timezone", "region"}
+    assert set(out["sites"][0]) == {"code", "name", "city", "country", "country_code",
+                                    "timezone", "region"}
+    codes = {s["code"]: s["country_code"] for s in out["sites"]}
+    assert codes["YNH"] == "US" and set(codes.values()) == {"US", "CA", "FR", "IT", "KR", "SE",
+                                                          "GB"}
 
 
 def test_user_add_prints_the_password_on_stderr_only(capsys: pytest.CaptureFixture[str]) -> None:
@@ -347,7 +357,7 @@ def test_a_masked_user_of_another_site_is_told_other_site_when_asking_to_unmask(
 ) -> None:
     import io
 
-    from combat_norse.sites.actions import do_add_user
+    from combat_norse.accounts.actions import do_add_user
 
     do_add_user("assessor.snu", "outcome_assessor", ["SNU"])
     p = enroll()

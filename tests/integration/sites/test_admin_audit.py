@@ -26,7 +26,7 @@ def test_a_membership_granted_in_the_admin_is_in_the_audit_trail(
     made = Membership.objects.get(user=personas.monitor, site__code="SNU")
     event = AuditEvent.objects.filter(object_type="trial_sites.Membership",
                                       object_id=str(made.pk)).get()
-    assert (event.action, event.actor_username) == ("create", "sysadmin")
+    assert (event.action, event.actor_username) == ("role_grant", "sysadmin")
     response = client.post(f"/admin/trial_sites/membership/{made.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     deleted = AuditEvent.objects.filter(action="delete", object_id=str(made.pk)).get()

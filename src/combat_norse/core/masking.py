@@ -1,4 +1,8 @@
-"""Arm-revealing data: the model-level mark and the redaction every output applies.
+"""Arm-revealing data: the mark on models and form items, and the redaction every output applies.
+
+A form's items are tagged the same way (``ArmRevealing(fields={"drug"})`` over item codes, or
+``record=True`` for a wholly arm-revealing form such as ``dose``), and presenters call
+:meth:`ArmRevealing.apply` on the item values.
 
 A trial-data model declares what in it reveals the randomized arm::
 
@@ -54,11 +58,37 @@ class ArmRevealing:
     def reveals_anything(self) -> bool:
         return self.record or bool(self.fields) or bool(self.text_fields)
 
+    def apply(self, values: Mapping[str, Any], *, masked: bool) -> dict[str, Any] | None:
+        """``values`` (a record's fields, or a form's items keyed by item code) as a reader sees
+        them: a masked reader gets :data:`MASKED` for arm-revealing fields and for free text
+        naming a drug, and ``None`` for a wholly arm-revealing record."""
+        out = dict(values)
+        if not masked:
+            return out
+        if self.record:
+            return None
+        for name in self.fields:
+            if name in out:
+                out[name] = MASKED
+        for name in self.text_fields:
+            if name in out and mentions_drug(out[name]):
+                out[name] = MASKED
+        return out
+
 
 NOT_ARM_REVEALING = ArmRevealing()
 
-# Django apps whose models hold participant data and must declare ``arm_revealing``.
+# Django apps whose models hold participant data and must declare ``arm_revealing``; an app
+# also marks itself with ``trial_data = True`` on its AppConfig (read by the audit admin).
 TRIAL_DATA_APPS: tuple[str, ...] = ("participants", "allocation", "crf", "safety")
+
+
+def trial_data_app_labels() -> frozenset[str]:
+    """The labels of the trial-data apps: the list above and every app that declares itself."""
+    from django.apps import apps
+
+    flagged = {c.label for c in apps.get_app_configs() if getattr(c, "trial_data", False)}
+    return frozenset(TRIAL_DATA_APPS) | flagged
 
 
 def declaration_of(model: type) -> ArmRevealing | None:
@@ -72,15 +102,4 @@ def redact_values(model: type, values: Mapping[str, Any], *, masked: bool) -> di
     declared = declaration_of(model)
     if declared is None:
         raise TypeError(f"{model.__name__} has no arm_revealing declaration")
-    out = dict(values)
-    if not masked:
-        return out
-    if declared.record:
-        return None
-    for name in declared.fields:
-        if name in out:
-            out[name] = MASKED
-    for name in declared.text_fields:
-        if name in out and mentions_drug(out[name]):
-            out[name] = MASKED
-    return out
+    return declared.apply(values, masked=masked)

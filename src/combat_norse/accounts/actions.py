@@ -1,4 +1,4 @@
-"""State changes of the sites app (``do_*``: validate, change, audit in one transaction)."""
+"""State changes of user accounts and memberships (``do_*``: validate, change, audit)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from combat_norse.accounts.models import PasswordState
+from combat_norse.audit.api import record_event
+from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import CENTRAL_ROLES, SITE_ROLES, Role
 
@@ -63,8 +65,6 @@ def do_add_user(
     The password is returned once for the caller to hand over; it is never logged or stored in
     clear. The user must change it, and unblinded roles enrol TOTP at first sign-in.
     """
-    from combat_norse.audit.api import record_event
-
     if not USERNAME_PATTERN.match(username):
         raise UserSetupError(
             "username", "3–40 characters: lower-case letters, digits, _ . - starting with a letter"
@@ -81,7 +81,8 @@ def do_add_user(
             user.save()
             PasswordState.objects.update_or_create(user=user, defaults={"must_change": True})
             record_event(
-                actor=actor, action="create", obj=user, changes={"username": [None, username]}
+                actor=actor, action=AuditAction.USER_CREATE, obj=user,
+                changes={"username": [None, username]},
             )
         targets: list[Site | None] = list(sites) if sites else [None]
         for site in targets:
@@ -89,7 +90,7 @@ def do_add_user(
             if made:
                 record_event(
                     actor=actor,
-                    action="create",
+                    action=AuditAction.ROLE_GRANT,
                     obj=membership,
                     site_code=site.code if site else None,
                     changes={

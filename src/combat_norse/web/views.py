@@ -16,7 +16,7 @@ from combat_norse.web.policy import view_policy
 @view_policy(public=True)
 def home(request: HttpRequest) -> HttpResponse:
     sites = access_sites()
-    return render(request, "sites/home.html", {"site_count": len(sites), "sites": sites})
+    return render(request, "web/home.html", {"site_count": len(sites), "sites": sites})
 
 
 @view_policy()
@@ -34,7 +34,7 @@ def my_access(request: HttpRequest) -> HttpResponse:
         }
         for m in memberships
     ]
-    return render(request, "sites/my_access.html", {"rows": rows})
+    return render(request, "web/my_access.html", {"rows": rows})
 
 
 @view_policy(public=True)

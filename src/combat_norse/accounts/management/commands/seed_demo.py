@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from combat_norse.accounts.actions import do_add_user
 from combat_norse.accounts.policy import needs_two_factor
-from combat_norse.sites.actions import do_add_user
 
 # (username, role, sites): two sites, one east of UTC (Seoul), one in the US.
 PERSONAS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -1,0 +1,121 @@
+"""The closed vocabulary of audit actions (zulip's ``AuditLogEventType``).
+
+Every event's ``action`` is a member of :class:`AuditAction`; ``record_event`` refuses any other
+value, so a new kind of change is added here first, with one line saying what it records. An
+attempt refused by a rule or a permission is recorded as ``<verb>_refused`` (PROTOCOL.md §13):
+it changed nothing but the trail.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class AuditAction(enum.StrEnum):
+    # rows edited through the admin or a generic tool (changes: field -> [old, new])
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    # screening, consent, enrollment (§3-§6)
+    SCREEN = "screen"  # a patient entered the screening log with the §5 decision
+    RESCREEN = "rescreen"  # the screening record was re-evaluated with new data
+    NOT_ENROLLED = "not_enrolled"  # why a screened patient was not enrolled (CONSORT)
+    CONSENT = "consent"  # a signed consent (or re-consent) was recorded
+    ENROLL = "enroll"  # a participant was enrolled; study id issued, cohort routed
+    COHORT_MOVE = "cohort_move"  # a randomized-cohort participant moved to observational
+    ONSET_CORRECT = "onset_correct"  # the SE onset was corrected (data manager)
+    # follow-up
+    WITHDRAW = "withdraw"  # a participant withdrew (scope, effective time)
+    END_FOLLOW_UP = "end_follow_up"  # follow-up ended (died, lost to follow-up, withdrawn)
+    OUTCOME = "outcome"  # an outcome assessment was recorded
+    OUTCOME_FLAG = "outcome_flag"  # an outcome was flagged assessed_unmasked
+    # masking (§11)
+    ASSIGN_ASSESSOR = "assign_assessor"  # an outcome assessor was assigned to a participant
+    RECORD_UNMASKING = "record_unmasking"  # an assessor learned a participant's arm
+    UNMASK = "unmask"  # a masked user was unmasked on purpose (reason, re-authentication)
+    UNMASKING_NOTIFIED = "unmasking_notified"  # the coordinating centre was e-mailed
+    # randomization lists and allocation (§6, §13)
+    RANDOMIZATION_SETUP = "randomization_setup"  # a list was generated (seed digest, design)
+    LIST_EXTEND = "list_extend"  # blocks were added to a list
+    LIST_RETIRE = "list_retire"  # a list was retired
+    LIST_ALERT = "list_alert"  # a stratum's list runs low; statisticians alerted
+    LIST_VERIFY = "list_verify"  # the stored list was checked against its seed
+    RANDOMIZE = "randomize"  # a participant was allocated an arm (arm-revealing)
+    ALLOCATION_ERROR = "allocation_error"  # an allocation was marked as given in error
+    # reports and exports
+    EXPORT = "export"  # data left the system as a file (what, filters)
+    LIST_EXPORT = "list_export"  # the statistician exported a randomization list
+    BALANCE_REPORT = "balance_report"  # the statistician read the balance report
+    UNMASKING_REPORT = "unmasking_report"  # the unmasking report was read
+    # accounts
+    USER_CREATE = "user_create"  # a user account was created (one-time password)
+    ROLE_GRANT = "role_grant"  # a role (membership) was granted
+    ROLE_REVOKE = "role_revoke"  # a role (membership) was withdrawn
+    PASSWORD_RESET = "password_reset"  # noqa: S105 — a password was set by someone else (must change)
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 — a user changed their own password
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"  # no password recorded
+    LOGOUT = "logout"
+    TWO_FACTOR_ENROLLED = "two_factor_enrolled"
+    TWO_FACTOR_FAILED = "two_factor_failed"
+    MEMBERSHIP_CHANGE = "membership_change"  # a grant edited in the admin
+    # refused attempts (a refusal writes nothing but this event)
+    SCREEN_REFUSED = "screen_refused"
+    RESCREEN_REFUSED = "rescreen_refused"
+    NOT_ENROLLED_REFUSED = "not_enrolled_refused"
+    CONSENT_REFUSED = "consent_refused"
+    ENROLL_REFUSED = "enroll_refused"
+    COHORT_MOVE_REFUSED = "cohort_move_refused"
+    ONSET_CORRECT_REFUSED = "onset_correct_refused"
+    WITHDRAW_REFUSED = "withdraw_refused"
+    END_FOLLOW_UP_REFUSED = "end_follow_up_refused"
+    OUTCOME_REFUSED = "outcome_refused"
+    ASSIGN_ASSESSOR_REFUSED = "assign_assessor_refused"
+    RECORD_UNMASKING_REFUSED = "record_unmasking_refused"
+    UNMASK_REFUSED = "unmask_refused"
+    RANDOMIZATION_SETUP_REFUSED = "randomization_setup_refused"
+    LIST_EXTEND_REFUSED = "list_extend_refused"
+    LIST_RETIRE_REFUSED = "list_retire_refused"
+    LIST_VERIFY_REFUSED = "list_verify_refused"
+    RANDOMIZE_REFUSED = "randomize_refused"
+    ALLOCATION_ERROR_REFUSED = "allocation_error_refused"
+    EXPORT_REFUSED = "export_refused"
+    LIST_EXPORT_REFUSED = "list_export_refused"
+    BALANCE_REPORT_REFUSED = "balance_report_refused"
+    UNMASKING_REPORT_REFUSED = "unmasking_report_refused"
+    READ_REFUSED = "read_refused"  # a scoped read (show, list) was refused
+    USER_CREATE_REFUSED = "user_create_refused"
+    ROLE_GRANT_REFUSED = "role_grant_refused"
+    PASSWORD_RESET_REFUSED = "password_reset_refused"  # noqa: S105
+
+    @property
+    def refused(self) -> AuditAction:
+        """The ``<verb>_refused`` action for this verb (ValueError if there is none)."""
+        if self.value.endswith("_refused"):
+            return self
+        return AuditAction(f"{self.value}_refused")
+
+
+#: Events whose changes reveal an arm, a list's content or the next allocation (§11): an export
+#: shows their values only to the unblinded statistician, and withholds their hashes from
+#: everyone else (with two arms, a hash over the arm would give the arm away).
+ARM_REVEALING_ACTIONS: frozenset[AuditAction] = frozenset(
+    {
+        AuditAction.RANDOMIZE,
+        AuditAction.ALLOCATION_ERROR,
+        AuditAction.RANDOMIZATION_SETUP,
+        AuditAction.LIST_EXTEND,
+        AuditAction.LIST_RETIRE,
+        AuditAction.LIST_ALERT,
+        AuditAction.LIST_EXPORT,
+        AuditAction.UNMASK,
+    }
+)
+
+
+def audit_action(value: AuditAction | str) -> AuditAction:
+    """``value`` as a member of the vocabulary; ValueError naming it otherwise."""
+    try:
+        return AuditAction(value)
+    except ValueError:
+        raise ValueError(f"unknown audit action {value!r}: add it to AuditAction") from None

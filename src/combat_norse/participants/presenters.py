@@ -1,0 +1,113 @@
+"""Presenters: one function per record, from the record and the READER's scope to the JSON a
+face prints (command line, pages, API, exports). Each applies masking through the record's
+``arm_revealing`` declaration (PROTOCOL.md §11), so no face decides what a masked reader sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from combat_norse.core.masking import redact_values
+from combat_norse.participants.access import may_see_arm
+from combat_norse.participants.models import (
+    AssessorAssignment,
+    Consent,
+    Participant,
+    ScreeningEntry,
+)
+from combat_norse.sites.access import Scope
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def present_screening(entry: ScreeningEntry, scope: Scope) -> dict[str, Any]:
+    """The §5 object of the latest decision plus ``screening_id`` and ``site`` (§13), and the
+    screening log's own fields."""
+    masked = scope.is_masked_at(entry.site_id)
+    shown = redact_values(
+        ScreeningEntry, {"reason_not_enrolled": entry.reason_not_enrolled}, masked=masked
+    ) or {}
+    enrolled = getattr(entry, "participant", None)
+    return {
+        **entry.result_json(),
+        "screening_id": entry.screening_id,
+        "site": entry.site.code,
+        "evaluated_at": _iso(entry.evaluated_at),
+        "rules_version": entry.rules_version,
+        "reason_not_enrolled": shown.get("reason_not_enrolled") or None,
+        "study_id": enrolled.study_id if enrolled is not None else None,
+    }
+
+
+def present_screening_result(entry: ScreeningEntry) -> dict[str, Any]:
+    """Exactly what ``screening add`` prints (§13): the §5 object, ``screening_id``, ``site``."""
+    return {**entry.result_json(), "screening_id": entry.screening_id, "site": entry.site.code}
+
+
+def present_consent(consent: Consent, entry: ScreeningEntry) -> dict[str, Any]:
+    return {
+        "consent_id": consent.pk,
+        "screening_id": entry.screening_id,
+        "signer": consent.signer,
+        "form_version": consent.form_version,
+        "optional": list(consent.optional),
+    }
+
+
+def present_enrollment(participant: Participant, scope: Scope) -> dict[str, Any]:
+    """What ``enroll`` prints (§13): ``cohort_reason`` whenever the cohort differs from the
+    screening decision (the reason names criteria, never an arm)."""
+    out: dict[str, Any] = {
+        "study_id": participant.study_id,
+        "cohort": participant.cohort,
+        "site": participant.site.code,
+    }
+    if participant.screening.decision != out["cohort"] and participant.cohort_reason:
+        shown = redact_values(
+            Participant,
+            {"cohort_reason": participant.cohort_reason},
+            masked=scope.is_masked_at(participant.site_id),
+        ) or {}
+        out["cohort_reason"] = shown["cohort_reason"]
+    return out
+
+
+def present_participant(participant: Participant, scope: Scope) -> dict[str, Any]:
+    """One participant as ``participant show`` and ``participant list`` print it.
+
+    A reader who may see the arm gets ``arm`` and ``code``; a masked reader gets neither key,
+    so the output is the same whichever arm was allocated (randomized or not is no secret)."""
+    masked = scope.is_masked_at(participant.site_id)
+    text = redact_values(
+        Participant,
+        {"cohort_reason": participant.cohort_reason, "end_reason": participant.end_reason},
+        masked=masked,
+    ) or {}
+    allocation = getattr(participant, "allocation", None) if participant.is_randomized else None
+    out: dict[str, Any] = {
+        "study_id": participant.study_id,
+        "site": participant.site.code,
+        "screening_id": participant.screening.screening_id,
+        "cohort": participant.cohort,
+        "cohort_reason": text.get("cohort_reason") or None,
+        "status": participant.status,
+        "enrolled_at": _iso(participant.enrolled_at),
+        "ended_at": _iso(participant.ended_at),
+        "end_reason": text.get("end_reason") or None,
+        "randomized": allocation is not None,
+        "randomized_at": _iso(allocation.randomized_at) if allocation is not None else None,
+    }
+    if allocation is not None and may_see_arm(scope, participant):
+        out["arm"] = allocation.arm
+        out["code"] = allocation.code
+        out["allocation_in_error"] = allocation.in_error
+    return out
+
+
+def present_assignment(assignment: AssessorAssignment) -> dict[str, Any]:
+    return {
+        "study_id": assignment.participant.study_id,
+        "assessor": assignment.assessor.get_username(),
+    }
