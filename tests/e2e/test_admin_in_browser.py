@@ -39,8 +39,8 @@ def test_administrator_signs_in_with_totp_and_sees_the_33_sites(
 ) -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from combat_norse.accounts.models import PasswordState
     from combat_norse.accounts.actions import do_add_user
+    from combat_norse.accounts.models import PasswordState
 
     sync_playwright = _browser_or_skip()
     user = do_add_user("sysadmin", "admin").user

@@ -47,8 +47,8 @@ class Personas:
 
 @pytest.fixture
 def personas(db: Any) -> Personas:
-    from combat_norse.accounts.models import PasswordState
     from combat_norse.accounts.actions import do_add_user
+    from combat_norse.accounts.models import PasswordState
 
     users = {}
     for name, (role, sites) in PERSONAS.items():

@@ -344,6 +344,103 @@ def cmd_unmasking_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- reading back
+def _read(actor: Any, what: str) -> Any:
+    """Audit a refused read (other site, role, masked) like a refused action."""
+    from combat_norse.audit.vocabulary import AuditAction
+    from combat_norse.core.refusals import Attempt, refusals_audited
+
+    return refusals_audited(actor, Attempt(AuditAction.READ_REFUSED, what))
+
+
+def cmd_screening_list(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.access import access_screenings
+    from combat_norse.participants.presenters import present_screening
+    from combat_norse.sites.access import scope_for
+
+    actor = _user(args.as_user)
+    scope = scope_for(actor)
+    entries = access_screenings(scope).order_by("screening_id")
+    if args.site:
+        entries = entries.filter(site=_site(args.site))
+    emit_json({"screenings": [present_screening(e, scope) for e in entries]})
+    return 0
+
+
+def cmd_screening_show(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.access import access_screening
+    from combat_norse.participants.presenters import present_screening
+    from combat_norse.sites.access import scope_for
+
+    actor = _user(args.as_user)
+    scope = scope_for(actor)
+    with translate_errors(), _read(actor, "participants.ScreeningEntry"):
+        entry = access_screening(scope, args.screening_id)
+    emit_json(present_screening(entry, scope))
+    return 0
+
+
+def cmd_participant_list(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.access import access_participants
+    from combat_norse.participants.presenters import present_participant
+    from combat_norse.sites.access import scope_for
+
+    actor = _user(args.as_user)
+    scope = scope_for(actor)
+    participants = access_participants(scope).select_related("screening").order_by("study_id")
+    if args.site:
+        participants = participants.filter(site=_site(args.site))
+    emit_json({"participants": [present_participant(p, scope) for p in participants]})
+    return 0
+
+
+def cmd_participant_show(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.access import access_participant
+    from combat_norse.participants.presenters import present_participant
+    from combat_norse.sites.access import scope_for
+
+    actor = _user(args.as_user)
+    scope = scope_for(actor)
+    with translate_errors(), _read(actor, "participants.Participant"):
+        participant = access_participant(scope, args.study_id)
+    emit_json(present_participant(participant, scope))
+    return 0
+
+
+def cmd_assessor_assign(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.participants.actions import do_assign_assessor
+    from combat_norse.participants.presenters import present_assignment
+
+    actor = _user(args.as_user)
+    assessor = _user(args.assessor, "assessor")
+    with translate_errors():
+        assignment = do_assign_assessor(actor, args.study_id, assessor)
+    emit_json(present_assignment(assignment))
+    return 0
+
+
+def cmd_randomization_retire(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.allocation.actions import active_list, check_statistician, do_retire_list
+    from combat_norse.audit.vocabulary import AuditAction
+
+    actor = _user(args.as_user)
+    with translate_errors():
+        check_statistician(actor, AuditAction.LIST_RETIRE)  # before saying anything of lists
+    rlist = active_list(args.environment)
+    if rlist is None:
+        raise BadInput("environment: no active list")
+    with translate_errors():
+        rlist = do_retire_list(actor, rlist, reason=args.reason)
+    emit_json({"list_id": rlist.pk, "environment": rlist.environment, "active": rlist.active})
+    return 0
+
+
 def cmd_clocks(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.participants.actions import expire_unrandomized
@@ -388,6 +485,14 @@ def _register_participants(sub: Any) -> None:
     p.add_argument("--reason", required=True, help="why the saved record changes")
     _as(p)
     p.set_defaults(func=cmd_screening_update)
+    p = ss.add_parser("list", help="the screening log you may read (masked for masked roles)")
+    p.add_argument("--site", help="only this site")
+    _as(p)
+    p.set_defaults(func=cmd_screening_list)
+    p = ss.add_parser("show", help="one screening entry and its latest decision")
+    p.add_argument("screening_id")
+    _as(p)
+    p.set_defaults(func=cmd_screening_show)
     p = ss.add_parser("not-enrolled", help="record why a screened patient was not enrolled")
     p.add_argument("screening_id")
     p.add_argument("--reason", required=True)
@@ -413,6 +518,25 @@ def _register_participants(sub: Any) -> None:
     )
     _as(p)
     p.set_defaults(func=cmd_enroll)
+
+    participant = sub.add_parser("participant", help="read participants back")
+    ps = participant.add_subparsers(dest="participant_command", required=True)
+    p = ps.add_parser("list", help="participants you may read (the arm only if you may see it)")
+    p.add_argument("--site", help="only this site")
+    _as(p)
+    p.set_defaults(func=cmd_participant_list)
+    p = ps.add_parser("show", help="one participant (the arm only if you may see it)")
+    p.add_argument("study_id")
+    _as(p)
+    p.set_defaults(func=cmd_participant_show)
+
+    assessor = sub.add_parser("assessor", help="outcome assessor assignments")
+    asub = assessor.add_subparsers(dest="assessor_command", required=True)
+    p = asub.add_parser("assign", help="assign a masked outcome assessor to a participant")
+    p.add_argument("study_id")
+    p.add_argument("--assessor", required=True, help="the assessor's username")
+    _as(p)
+    p.set_defaults(func=cmd_assessor_assign)
 
     p = sub.add_parser("withdraw", help="record a withdrawal")
     p.add_argument("study_id")
@@ -457,6 +581,11 @@ def _register_randomization(sub: Any) -> None:
     p.add_argument("--environment", choices=["production", "test"], default=None)
     _as(p)
     p.set_defaults(func=cmd_randomization_extend)
+    p = rs.add_parser("retire", help="retire the active list (audited; a new one can be set up)")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--environment", choices=["production", "test"], default=None)
+    _as(p)
+    p.set_defaults(func=cmd_randomization_retire)
     p = rs.add_parser("balance", help="allocations by arm per stratum and site")
     _as(p)
     p.set_defaults(func=cmd_randomization_balance)

@@ -1,6 +1,6 @@
 """Requirement codes that tests cite with ``@pytest.mark.req(...)`` (DESIGN.md principle 12).
 
-A code is a criterion code of PROTOCOL.md §4, a PROTOCOL.md section (``§1`` … ``§13``), or an
+A code is a criterion code of PROTOCOL.md §4, a PROTOCOL.md section (``§1`` … ``§14``), or an
 issue number (``#2``) for a feature an issue asks for. The test suite refuses any other code,
 so a typo cannot silently detach a test from the requirement it proves.
 """
@@ -11,8 +11,8 @@ CRITERIA: tuple[str, ...] = (
     "I1", "I2", "I3", "I4", "I5",
     "E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8",
 )  # fmt: skip
-SECTIONS: tuple[str, ...] = tuple(f"§{n}" for n in range(1, 14))
-ISSUES: tuple[str, ...] = ("#2", "#3", "#7", "#10")
+SECTIONS: tuple[str, ...] = tuple(f"§{n}" for n in range(1, 15))
+ISSUES: tuple[str, ...] = ("#2", "#3", "#7", "#10", "#13", "#14")
 
 REQUIREMENT_CODES: frozenset[str] = frozenset(CRITERIA + SECTIONS + ISSUES)
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from combat_norse.accounts.actions import do_add_user
 from combat_norse.allocation.actions import access_allocation, balance_report, do_randomize
 from combat_norse.allocation.models import Allocation
 from combat_norse.audit.models import AuditEvent
@@ -34,7 +35,6 @@ from combat_norse.participants.actions import (
 )
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, scope_for
-from combat_norse.accounts.actions import do_add_user
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import CENTRAL_ROLES, SITE_ROLES, Role
 

@@ -10,9 +10,6 @@ from django.test import override_settings
 
 from combat_norse.allocation.actions import access_allocation, do_randomize
 from combat_norse.allocation.models import Allocation, ListAlert, ListSlot, RandomizationList
-from combat_norse.participants.access import may_see_arm
-from combat_norse.participants.models import Participant
-from combat_norse.sites.access import AccessDenied, scope_for
 from combat_norse.core.masking import (
     MASKED,
     NOT_ARM_REVEALING,
@@ -20,6 +17,9 @@ from combat_norse.core.masking import (
     mentions_drug,
     redact_values,
 )
+from combat_norse.participants.access import may_see_arm
+from combat_norse.participants.models import Participant
+from combat_norse.sites.access import AccessDenied, scope_for
 from combat_norse.sites.roles import DEFAULT_MASKED_ROLES, Role, is_masked
 
 pytestmark = [pytest.mark.req("#3", "§11")]

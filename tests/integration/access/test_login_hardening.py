@@ -20,9 +20,9 @@ from django.forms.models import model_to_dict
 from django.test import Client, override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from combat_norse.accounts.actions import do_add_user
 from combat_norse.accounts.policy import needs_two_factor
 from combat_norse.audit.models import AuditEvent
-from combat_norse.accounts.actions import do_add_user
 from combat_norse.sites.roles import SITE_ROLES, Role, is_masked
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#3")]

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from combat_norse.accounts.actions import do_add_user
 from combat_norse.accounts.models import PasswordState
 from combat_norse.audit.models import AuditEvent
-from combat_norse.accounts.actions import do_add_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#3")]
 

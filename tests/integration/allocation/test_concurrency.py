@@ -28,6 +28,7 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from combat_norse.accounts.actions import do_add_user
 from combat_norse.allocation.actions import balance_report, do_randomize, do_setup_list, gaps
 from combat_norse.allocation.models import Allocation, Design, ListSlot, RandomizationList
 from combat_norse.audit.models import AuditEvent
@@ -39,7 +40,6 @@ from combat_norse.randomization import (
     minimization_code,
     replay_minimization,
 )
-from combat_norse.accounts.actions import do_add_user
 
 pytestmark = [pytest.mark.req("#10", "§6"), pytest.mark.postgres]
 
