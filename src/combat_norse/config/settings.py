@@ -7,6 +7,7 @@ Environment:
     DEBUG          1/0 (default 0)
     ALLOWED_HOSTS  comma-separated (default 127.0.0.1,localhost)
     VAR_DIR        where the SQLite file, secret key and exports live (default ./var)
+    BEHIND_TLS_PROXY  1 behind a TLS-terminating proxy: secure cookies, HSTS, https redirect
 """
 
 from __future__ import annotations
@@ -190,11 +191,21 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)  # sent only on HTTPS responses
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-HTTPS = env_bool("HTTPS", False)  # behind a TLS-terminating proxy in production
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
-SECURE_SSL_REDIRECT = HTTPS
-if HTTPS:
+# Behind a TLS-terminating proxy in production. The variable is not called HTTPS: that is the
+# CGI variable which wsgiref (runserver) copies from the process environment into every
+# request, so HTTPS=1 made plain HTTP count as HTTPS (no redirect, "secure" cookies sent over
+# http). A truthy HTTPS is refused at start-up, and BEHIND_TLS_PROXY is parsed strictly.
+_cgi_https = os.environ.get("HTTPS")
+if _cgi_https is not None and _cgi_https.strip().lower() not in ("", "0", "false", "no", "off"):
+    raise ConfigError(
+        "HTTPS: set BEHIND_TLS_PROXY=1 instead and unset HTTPS (the CGI variable HTTPS makes "
+        "runserver treat plain HTTP requests as HTTPS)"
+    )
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SESSION_COOKIE_SECURE = BEHIND_TLS_PROXY
+CSRF_COOKIE_SECURE = BEHIND_TLS_PROXY
+SECURE_SSL_REDIRECT = BEHIND_TLS_PROXY
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
