@@ -30,8 +30,6 @@ from combat_norse.cli.common import (
     setup_django,
 )
 
-DEFAULT_EXPORT_ROLES = frozenset({"statistician", "data_manager"})
-
 
 def parse_bound(option: str, raw: str, *, end: bool) -> datetime:
     """``YYYY-MM-DD`` (a UTC day; ``--until`` includes the whole day) or an ISO 8601 datetime
@@ -80,16 +78,16 @@ def _known_site(code: str) -> bool:
 
 def _exporter(username: str) -> Any:
     """The user the export runs as: a central holder of an export role, never a masked one."""
-    from django.conf import settings
     from django.db import transaction
 
     from combat_norse.audit.api import record_event
+    from combat_norse.core.conf import trial_settings
     from combat_norse.sites.access import scope_for
     from combat_norse.sites.roles import any_masked
 
     user = active_user(username)
     scope = scope_for(user)
-    allowed = frozenset(getattr(settings, "COMBAT_NORSE_AUDIT_EXPORT_ROLES", DEFAULT_EXPORT_ROLES))
+    allowed = trial_settings().audit_export_roles
     if not scope.central_roles & allowed or any_masked(scope.roles):
         with transaction.atomic():
             record_event(actor=user, action="export_refused", object_type="audit.AuditEvent",

@@ -74,8 +74,12 @@ def read_json_source(path: str) -> Any:
     (Python's ``json`` would keep the last one). See :mod:`combat_norse.protocol.jsoninput`.
     """
     try:
+        raw: bytes | str
         if path == "-":
-            raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+            # the bytes under the text layer; a text-only stream (tests, embedding) is read as
+            # text, and loads_strict still refuses the lone surrogates of undecodable bytes
+            stream = getattr(sys.stdin, "buffer", None)
+            raw = (stream or sys.stdin).read(MAX_INPUT_BYTES + 1)
         else:
             with Path(path).open("rb") as fh:
                 raw = fh.read(MAX_INPUT_BYTES + 1)

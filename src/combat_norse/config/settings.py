@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
+    "combat_norse.core.apps.CoreConfig",
     "combat_norse.sites.apps.SitesConfig",
     "combat_norse.accounts.apps.AccountsConfig",
     "combat_norse.web.apps.WebConfig",

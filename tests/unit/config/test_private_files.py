@@ -74,8 +74,8 @@ def test_default_database_lives_under_var_dir_and_everything_is_private(tmp_path
 def test_sqlite_database_url_outside_var_dir_is_private_too(tmp_path: Path) -> None:
     elsewhere = tmp_path / "db"
     elsewhere.mkdir()
-    out = _write_and_mail(_env(tmp_path / "var",
-                               DATABASE_URL=f"sqlite:///{elsewhere / 'trial.sqlite3'}"))  # fmt: skip
+    url = f"sqlite:///{elsewhere / 'trial.sqlite3'}"
+    out = _write_and_mail(_env(tmp_path / "var", DATABASE_URL=url))
     assert out["database"] == str(elsewhere / "trial.sqlite3")
     assert _mode(elsewhere / "trial.sqlite3") == 0o600
 
