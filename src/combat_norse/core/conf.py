@@ -106,6 +106,14 @@ SPECS: Final[tuple[_Spec, ...]] = (
 DEFAULTS: Final[dict[str, Any]] = {spec.setting: spec.default for spec in SPECS}
 
 
+def setting_value(setting: str) -> Any:
+    """The parsed current value of one trial setting; :class:`SettingError` when unusable."""
+    for spec in SPECS:
+        if spec.setting == setting:
+            return spec.parse(setting, getattr(settings, setting, spec.default))
+    raise KeyError(setting)
+
+
 def setting_errors() -> list[tuple[str, str]]:
     """``(check id, message)`` for every trial setting whose current value is unusable."""
     errors = []

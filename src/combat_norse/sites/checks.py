@@ -18,10 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 from django.core.checks import Error, register
 
-from combat_norse.core.conf import DEFAULTS, SPECS, SettingError
+from combat_norse.core.conf import SettingError, setting_value
 from combat_norse.sites.blinding import TRIAL_DATA_APPS, declaration_of
 from combat_norse.sites.roles import Role
 
@@ -62,9 +61,8 @@ def check_trial_data_models(app_configs: Any = None, **kwargs: Any) -> list[Erro
 
 def _configured_roles(setting: str) -> frozenset[str] | None:
     """The role codes a setting holds now, or None when its type is wrong (E102–E104)."""
-    (spec,) = [spec for spec in SPECS if spec.setting == setting]
     try:
-        roles: frozenset[str] = spec.parse(setting, getattr(settings, setting, DEFAULTS[setting]))
+        roles: frozenset[str] = setting_value(setting)
     except SettingError:
         return None
     return roles
