@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from combat_norse.protocol.jsoninput import JsonInputError, loads_strict, shown
+
 EXIT_OK = 0
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
@@ -107,21 +109,32 @@ def emit_json(obj: Any) -> None:
 
 
 def read_json_source(path: str) -> Any:
-    """Read a JSON document from ``path`` (``-`` = standard input); BadInput on failure."""
+    """Read a JSON document from ``path`` (``-`` = standard input); BadInput on failure.
+
+    The bytes are read as they are (at most :data:`MAX_INPUT_BYTES`) and decoded as strict
+    UTF-8 from a file and from stdin alike; a key that appears twice in one object is bad input
+    (Python's ``json`` would keep the last one). See :mod:`combat_norse.protocol.jsoninput`.
+    """
     try:
+        raw: bytes | str
         if path == "-":
-            text = sys.stdin.read(MAX_INPUT_BYTES + 1)
+            # the bytes under the text layer; a text-only stream (tests, embedding) is read as
+            # text, and loads_strict still refuses the lone surrogates of undecodable bytes
+            stream = getattr(sys.stdin, "buffer", None)
+            raw = (stream or sys.stdin).read(MAX_INPUT_BYTES + 1)
         else:
-            with Path(path).open(encoding="utf-8") as fh:
-                text = fh.read(MAX_INPUT_BYTES + 1)
+            with Path(path).open("rb") as fh:
+                raw = fh.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
-        raise BadInput(f"file: {path} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"file: cannot read {path}: {exc.__class__.__name__}") from None
-    if len(text) > MAX_INPUT_BYTES:
-        raise BadInput(f"file: larger than {MAX_INPUT_BYTES} characters")
+        raise BadInput(f"file: {shown(path)} not found") from None
+    except OSError as exc:
+        raise BadInput(f"file: cannot read {shown(path)}: {exc.__class__.__name__}") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise BadInput(f"file: larger than {MAX_INPUT_BYTES} bytes")
     try:
-        return json.loads(text)
+        return loads_strict(raw)
+    except JsonInputError as exc:
+        raise BadInput(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"file: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
@@ -131,7 +144,8 @@ def read_json_source(path: str) -> Any:
 
 
 def warn(message: str) -> None:
-    """One warning line on stderr (never identifiers of participants)."""
+    """One warning line on stderr (never identifiers of participants; callers cut and escape
+    what they echo with :func:`combat_norse.protocol.jsoninput.shown`)."""
     sys.stderr.write(f"warning: {message}\n")
 
 

@@ -2,11 +2,14 @@
 strictly at start-up; a malformed value stops the process with a message naming it.
 
 Environment:
-    DATABASE_URL   sqlite:///var/combat_norse.sqlite3 (default) or postgres://user@host:port/db
+    DATABASE_URL   postgres://user@host:port/db or sqlite:///path (default: a SQLite file
+                   combat_norse.sqlite3 under VAR_DIR)
     SECRET_KEY     required in production; if unset a random key is kept in var/secret_key
     DEBUG          1/0 (default 0)
     ALLOWED_HOSTS  comma-separated (default 127.0.0.1,localhost)
-    VAR_DIR        where the SQLite file, secret key and exports live (default ./var)
+    VAR_DIR        where the SQLite file, secret key and mail live (default ./var); made
+                   0700, and the database and mail files in it 0600
+    BEHIND_TLS_PROXY  1 behind a TLS-terminating proxy: secure cookies, HSTS, https redirect
 """
 
 from __future__ import annotations
@@ -15,10 +18,22 @@ import os
 import secrets
 from pathlib import Path
 
-from combat_norse.config.env import ConfigError, env_bool, env_int, env_list, parse_database_url
+from combat_norse.config.env import (
+    ConfigError,
+    DatabaseConfig,
+    env_bool,
+    env_int,
+    env_list,
+    parse_database_url,
+)
+from combat_norse.core.files import private_dir, private_sqlite_database
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
-VAR_DIR = Path(os.environ.get("VAR_DIR") or PROJECT_DIR / "var")
+VAR_DIR = Path(os.environ.get("VAR_DIR") or PROJECT_DIR / "var").absolute()
+try:
+    private_dir(VAR_DIR)  # 0700: the database, secret key and mail below it are trial data
+except OSError as exc:
+    raise ConfigError(f"VAR_DIR: cannot create or protect {VAR_DIR}: {exc.strerror}") from None
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -32,7 +47,6 @@ def _secret_key() -> str:
     key_file = VAR_DIR / "secret_key"
     if key_file.exists():
         return key_file.read_text(encoding="utf-8").strip()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(50)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -43,13 +57,22 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 
+_database_url = os.environ.get("DATABASE_URL")
 DATABASES = {
-    "default": parse_database_url(
-        os.environ.get("DATABASE_URL", "sqlite:///var/combat_norse.sqlite3"),
-        base_dir=PROJECT_DIR,
+    "default": (
+        DatabaseConfig("django.db.backends.sqlite3", str(VAR_DIR / "combat_norse.sqlite3"))
+        if _database_url is None
+        else parse_database_url(_database_url, base_dir=PROJECT_DIR)
     ).as_django()
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] != ":memory:":
+        # created 0600 before SQLite opens it; its -wal/-shm/-journal files inherit the mode
+        try:
+            private_sqlite_database(Path(str(DATABASES["default"]["NAME"])))
+        except OSError as exc:
+            problem = f"cannot create the SQLite file: {exc.strerror}"
+            raise ConfigError(f"DATABASE_URL: {problem}") from None
     DATABASES["default"]["OPTIONS"] = {
         # writers queue instead of failing with "database is locked"
         "transaction_mode": "IMMEDIATE",
@@ -86,6 +109,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
+    "combat_norse.core.apps.CoreConfig",
     "combat_norse.sites.apps.SitesConfig",
     "combat_norse.accounts.apps.AccountsConfig",
     "combat_norse.web.apps.WebConfig",
@@ -158,10 +182,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
-# Mail goes to files under var/mail by default: the console backend would print it on the
-# stdout of whichever command triggered it (a coordinator's `randomize` would show the
-# statisticians' list alert). Production sets EMAIL_BACKEND to SMTP.
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+# Mail goes to files under var/mail by default (directory 0700, files 0600): the console
+# backend would print it on the stdout of whichever command triggered it (a coordinator's
+# `randomize` would show the statisticians' list alert). Production sets EMAIL_BACKEND to SMTP.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "combat_norse.core.mail.PrivateFileEmailBackend")
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 COORDINATING_CENTRE_EMAIL = os.environ.get("COORDINATING_CENTRE_EMAIL", "ccc@combat-norse.invalid")
 
@@ -190,11 +214,21 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)  # sent only on HTTPS responses
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-HTTPS = env_bool("HTTPS", False)  # behind a TLS-terminating proxy in production
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
-SECURE_SSL_REDIRECT = HTTPS
-if HTTPS:
+# Behind a TLS-terminating proxy in production. The variable is not called HTTPS: that is the
+# CGI variable which wsgiref (runserver) copies from the process environment into every
+# request, so HTTPS=1 made plain HTTP count as HTTPS (no redirect, "secure" cookies sent over
+# http). A truthy HTTPS is refused at start-up, and BEHIND_TLS_PROXY is parsed strictly.
+_cgi_https = os.environ.get("HTTPS")
+if _cgi_https is not None and _cgi_https.strip().lower() not in ("", "0", "false", "no", "off"):
+    raise ConfigError(
+        "HTTPS: set BEHIND_TLS_PROXY=1 instead and unset HTTPS (the CGI variable HTTPS makes "
+        "runserver treat plain HTTP requests as HTTPS)"
+    )
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SESSION_COOKIE_SECURE = BEHIND_TLS_PROXY
+CSRF_COOKIE_SECURE = BEHIND_TLS_PROXY
+SECURE_SSL_REDIRECT = BEHIND_TLS_PROXY
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from combat_norse.audit.api import record_event
 from combat_norse.audit.export import ExportFilter
 from combat_norse.audit.vocabulary import AuditAction
+from combat_norse.core.conf import trial_settings
 from combat_norse.core.errors import Reason
 from combat_norse.core.refusals import read_refusals_audited
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
@@ -26,7 +26,7 @@ DEFAULT_EXPORT_ROLES = frozenset({Role.STATISTICIAN, Role.DATA_MANAGER})
 
 
 def export_roles() -> frozenset[str]:
-    return frozenset(getattr(settings, "COMBAT_NORSE_AUDIT_EXPORT_ROLES", DEFAULT_EXPORT_ROLES))
+    return frozenset(trial_settings().audit_export_roles)
 
 
 def check_audit_exporter(user: User) -> Scope:

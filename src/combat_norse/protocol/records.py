@@ -17,8 +17,15 @@ Formats accepted:
 * datetimes: ``YYYY-MM-DDTHH:MM[:SS[.ffffff]]`` followed by ``Z`` or ``±HH:MM`` (``T`` may be
   a space); a datetime without a UTC offset is rejected;
 * ``site_timezone``: an IANA zone name known to the zone database (not ``localtime``);
-* numbers: JSON integers or finite JSON numbers; lab values ≥ 0, upper limits of normal > 0,
-  ``weight_kg`` within 5–300 kg (the limits of :class:`ProtocolParameters`).
+* numbers: JSON integers or finite JSON numbers of magnitude at most 1e15
+  (:data:`MAX_MAGNITUDE`), counts included (``1e20`` and ``100000000000000000000`` are bad
+  input for ``failed_asm_count`` as for a lab value); lab values ≥ 0, upper limits of normal
+  > 0, ``weight_kg`` within 5–300 kg (the limits of :class:`ProtocolParameters`).
+
+Unknown extra fields are ignored with a warning that names the key (cut to 40 characters,
+escaped) and never shows the value; their values must still be valid: no NaN or infinity and
+no number above 1e15 anywhere inside them. :func:`parse_screening_json` reads the raw bytes
+(strict UTF-8, no duplicate keys, see :mod:`combat_norse.protocol.jsoninput`) and then parses.
 
 Cross-field checks: ``date_of_birth`` may not be after the local date of ``se_onset`` in the
 site zone (without a zone: after every date that ``se_onset`` has anywhere on Earth), and
@@ -27,6 +34,7 @@ site zone (without a zone: after every date that ``se_onset`` has anywhere on Ea
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zoneinfo
@@ -38,6 +46,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Final
 
+from combat_norse.protocol.jsoninput import JsonInputError, label, loads_strict, shown
 from combat_norse.protocol.parameters import DEFAULT, ProtocolParameters
 from combat_norse.protocol.units import as_decimal, si_to_per_mm3
 
@@ -192,8 +201,12 @@ def _json_type(value: object) -> str:
 
 
 def _wrong_type(name: str, expected: str, value: object) -> RecordError:
-    shown = f" {value!r}" if isinstance(value, str) and len(value) <= 40 else ""
-    return RecordError(name, f"expected {expected}, got {_json_type(value)}{shown}")
+    quoted = f" {shown(value)}" if isinstance(value, str) else ""
+    return RecordError(name, f"expected {expected}, got {_json_type(value)}{quoted}")
+
+
+def _too_large(name: str) -> RecordError:
+    return RecordError(name, f"implausibly large (magnitude more than {MAX_MAGNITUDE:.0e})")
 
 
 def _parse_bool(name: str, value: object) -> bool:
@@ -202,9 +215,34 @@ def _parse_bool(name: str, value: object) -> bool:
     return value
 
 
+def _is_finite(value: float | Decimal) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+
+
+def _too_big(value: int | float | Decimal) -> bool:
+    """Magnitude above :data:`MAX_MAGNITUDE` (exact for ints and Decimals of any size)."""
+    if isinstance(value, Decimal):
+        return abs(value) > Decimal(MAX_MAGNITUDE)
+    return abs(value) > MAX_MAGNITUDE
+
+
 def _parse_count(name: str, value: object) -> int:
+    """A JSON integer, 0 ≤ value ≤ 1e15; a float is refused even when whole (``3.0``)."""
+    if isinstance(value, float | Decimal):
+        if not _is_finite(value):
+            raise RecordError(name, "must be a finite number (NaN and Infinity are not JSON)")
+        if _too_big(value):
+            raise _too_large(name)
+        whole = value == (value.to_integral_value() if isinstance(value, Decimal) else int(value))
+        if not whole:
+            raise RecordError(name, f"expected a whole number (JSON integer), got {value}")
+        raise RecordError(
+            name, f"expected a whole number (JSON integer), got the decimal number {value}"
+        )
     if isinstance(value, bool) or not isinstance(value, int):
         raise _wrong_type(name, "a whole number (JSON integer)", value)
+    if _too_big(value):
+        raise _too_large(name)
     if value < 0:
         raise RecordError(name, f"must be 0 or more, got {value}")
     return value
@@ -217,11 +255,13 @@ def _parse_number(name: str, value: object) -> int | float:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise RecordError(name, "must be a finite number (NaN and Infinity are not JSON)")
+        if _too_big(value):  # before int(): Decimal("1e999999") would be a huge int
+            raise _too_large(name)
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise RecordError(name, "must be a finite number (NaN and Infinity are not JSON)")
     if abs(value) > MAX_MAGNITUDE:
-        raise RecordError(name, f"implausibly large (more than {MAX_MAGNITUDE:.0e})")
+        raise _too_large(name)
     return value
 
 
@@ -229,7 +269,7 @@ def _parse_date(name: str, value: object) -> date:
     if not isinstance(value, str):
         raise _wrong_type(name, "an ISO date string (YYYY-MM-DD)", value)
     if not _DATE_RE.fullmatch(value):
-        raise RecordError(name, f"malformed date {value[:40]!r}, expected YYYY-MM-DD")
+        raise RecordError(name, f"malformed date {shown(value)}, expected YYYY-MM-DD")
     try:
         parsed = date.fromisoformat(value)
     except ValueError:
@@ -247,7 +287,7 @@ def _parse_datetime(name: str, value: object) -> datetime:
     if match is None:
         raise RecordError(
             name,
-            f"malformed datetime {value[:40]!r}, expected YYYY-MM-DDTHH:MM[:SS] with Z or ±HH:MM",
+            f"malformed datetime {shown(value)}, expected YYYY-MM-DDTHH:MM[:SS] with Z or ±HH:MM",
         )
     if match.group("offset") is None:
         raise RecordError(name, f"datetime {value!r} has no UTC offset (add Z or ±HH:MM)")
@@ -278,7 +318,7 @@ def _parse_timezone(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise _wrong_type(name, "an IANA time-zone name such as 'America/New_York'", value)
     if not is_known_timezone(value):
-        raise RecordError(name, f"unknown time zone {value[:60]!r} (expected an IANA name)")
+        raise RecordError(name, f"unknown time zone {shown(value)} (expected an IANA name)")
     return value
 
 
@@ -290,20 +330,29 @@ def _parse_planned_therapy(name: str, value: object) -> PlannedTherapy:
         return PlannedTherapy(value)
     except ValueError:
         raise RecordError(
-            name, f"unknown value {value[:40]!r}, expected one of {allowed}"
+            name, f"unknown value {shown(value)}, expected one of {allowed}"
         ) from None
 
 
-def _reject_non_finite(name: str, value: object) -> None:
-    """NaN/Infinity anywhere inside an (ignored) extra field still makes the file invalid."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise RecordError(name, "NaN and Infinity are not valid JSON")
-    if isinstance(value, Mapping):
-        for item in value.values():
-            _reject_non_finite(name, item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _reject_non_finite(name, item)
+def _check_extra_value(name: str, value: object) -> None:
+    """An ignored extra field must still be valid input: no NaN/Infinity and no number above
+    1e15 anywhere inside it (iterative: no recursion limit to hit).
+
+    ``name`` is already made safe for a message (:func:`label`); the value is never shown.
+    """
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, float | Decimal) and not _is_finite(item):
+            raise RecordError(name, "NaN and Infinity are not valid JSON")
+        if isinstance(item, int | float | Decimal) and _too_big(item):
+            raise _too_large(name)
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def _parse_field(name: str, value: object, params: ProtocolParameters) -> Any:
@@ -370,7 +419,7 @@ def _convert_si_labs(data: Mapping[str, Any]) -> Mapping[str, Any]:
             raise RecordError(si_name, f"give {name} or {si_name}, not both")
         number = _parse_number(si_name, raw)
         if number < 0:
-            raise RecordError(si_name, f"must be >= 0, got {str(raw)[:40]}")
+            raise RecordError(si_name, f"must be >= 0, got {shown(raw)}")
         try:
             out[name] = si_to_per_mm3(number)
         except ValueError:
@@ -391,7 +440,7 @@ def parse_screening_record(data: object, params: ProtocolParameters = DEFAULT) -
         raise RecordError("record", f"expected a JSON object, got {_json_type(data)}")
     for key in data:
         if not isinstance(key, str):
-            raise RecordError("record", f"field names must be strings, got {key!r}")
+            raise RecordError("record", f"field names must be strings, got {shown(key)}")
     data = _convert_si_labs(data)
     values: dict[str, Any] = {}
     nulls: set[str] = set()
@@ -405,14 +454,39 @@ def parse_screening_record(data: object, params: ProtocolParameters = DEFAULT) -
             values[name] = _parse_field(name, raw, params)
     extras = sorted(key for key in data if key not in RECORD_FIELDS)
     for key in extras:
-        try:
-            _reject_non_finite(key, data[key])
-        except RecursionError:
-            raise RecordError(key, "nested too deeply") from None
+        _check_extra_value(label(key), data[key])
     record = ScreeningRecord(**values, null_fields=frozenset(nulls))
     _check_consistency(record)
-    warnings = tuple(f"unknown field {key!r} ignored" for key in extras)
+    # The key only (cut and escaped), never the value: a stray field may hold anything.
+    warnings = tuple(f"unknown field {shown(key)} ignored" for key in extras)
     return ParsedRecord(record=record, warnings=warnings)
+
+
+def parse_screening_json(
+    text: str | bytes, params: ProtocolParameters = DEFAULT
+) -> ParsedRecord:
+    """Decode a screening record from raw JSON (bytes are strict UTF-8; duplicate keys at any
+    depth and lone surrogates are refused) and parse it with :func:`parse_screening_record`.
+
+    Raises :class:`RecordError` for every problem; malformed JSON is reported on ``file``.
+
+    >>> parse_screening_json(b'{"hypersensitivity": true, "hypersensitivity": false}')
+    Traceback (most recent call last):
+    ...
+    combat_norse.protocol.records.RecordError: hypersensitivity: duplicate key (each field ...)
+    """
+    try:
+        data = loads_strict(text)
+    except JsonInputError as exc:
+        raise RecordError(exc.field, exc.problem) from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise RecordError("file", f"not valid JSON ({where})") from None
+    except RecursionError:
+        raise RecordError("file", "JSON nested too deeply") from None
+    except ValueError:  # e.g. an integer of more than 4300 digits
+        raise RecordError("file", "unreadable number") from None
+    return parse_screening_record(data, params)
 
 
 def record_to_json(record: ScreeningRecord) -> dict[str, Any]:

@@ -1,15 +1,17 @@
 """Roles of PROTOCOL.md §11 and the policy questions the rest of the code asks about them.
 
-Which roles are masked is a setting (``COMBAT_NORSE_MASKED_ROLES``), read at call time; code
-asks :func:`is_masked`, never a hard-coded list.
+Which roles are masked is a setting (``COMBAT_NORSE_MASKED_ROLES``), read at call time through
+:func:`combat_norse.core.conf.trial_settings`; code asks :func:`is_masked`, never a hard-coded
+list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import models
+
+from combat_norse.core.conf import DEFAULTS, trial_settings
 
 
 class Role(models.TextChoices):
@@ -64,24 +66,14 @@ WRITER_ROLES: frozenset[str] = frozenset(
 # Treating team: the only roles that may randomize (PROTOCOL.md §13).
 RANDOMIZER_ROLES: frozenset[str] = frozenset({Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR})
 
-DEFAULT_MASKED_ROLES: frozenset[str] = frozenset({Role.OUTCOME_ASSESSOR, Role.SPONSOR_VIEWER})
+# The defaults live with the other trial settings (core/conf.py); named here for readers.
+DEFAULT_MASKED_ROLES: frozenset[str] = DEFAULTS["COMBAT_NORSE_MASKED_ROLES"]
 # Unblinded roles and administrators must use two-factor authentication.
-DEFAULT_TWO_FACTOR_ROLES: frozenset[str] = frozenset(
-    {
-        Role.SITE_COORDINATOR,
-        Role.SITE_INVESTIGATOR,
-        Role.PHARMACIST,
-        Role.DATA_MANAGER,
-        Role.MONITOR,
-        Role.STATISTICIAN,
-        Role.DSMB_MEMBER,
-        Role.ADMIN,
-    }
-)
+DEFAULT_TWO_FACTOR_ROLES: frozenset[str] = DEFAULTS["COMBAT_NORSE_TWO_FACTOR_ROLES"]
 
 
 def masked_roles() -> frozenset[str]:
-    return frozenset(getattr(settings, "COMBAT_NORSE_MASKED_ROLES", DEFAULT_MASKED_ROLES))
+    return trial_settings().masked_roles
 
 
 def is_masked(role: str) -> bool:
@@ -96,4 +88,4 @@ def any_masked(roles: Iterable[str]) -> bool:
 
 
 def two_factor_roles() -> frozenset[str]:
-    return frozenset(getattr(settings, "COMBAT_NORSE_TWO_FACTOR_ROLES", DEFAULT_TWO_FACTOR_ROLES))
+    return trial_settings().two_factor_roles

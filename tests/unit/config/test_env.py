@@ -120,4 +120,4 @@ def test_mail_defaults_to_files_never_to_a_command_s_stdout(tmp_path: Path) -> N
     code = "import combat_norse.config.settings as s; print(s.EMAIL_BACKEND, s.EMAIL_FILE_PATH)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=60).stdout.split()
-    assert out == ["django.core.mail.backends.filebased.EmailBackend", str(tmp_path / "mail")]
+    assert out == ["combat_norse.core.mail.PrivateFileEmailBackend", str(tmp_path / "mail")]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import salted_hmac
 
-from combat_norse.allocation.models import Environment, RandomizationList
+from combat_norse.allocation.models import RandomizationList
 from combat_norse.audit.vocabulary import AuditAction
+from combat_norse.core.conf import trial_settings
 from combat_norse.core.errors import Reason
 from combat_norse.core.refusals import read_refusals_audited
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
@@ -56,12 +55,7 @@ def random_seed() -> int:
 def current_environment() -> str:
     """``production`` or ``test`` (COMBAT_NORSE_ENVIRONMENT); anything else is a configuration
     error, never silently production."""
-    env = str(getattr(settings, "COMBAT_NORSE_ENVIRONMENT", Environment.PRODUCTION))
-    if env not in Environment.values:
-        raise ImproperlyConfigured(
-            f"COMBAT_NORSE_ENVIRONMENT: {env!r} is not one of {', '.join(Environment.values)}"
-        )
-    return env
+    return str(trial_settings().environment)
 
 
 def active_list(environment: str | None = None) -> RandomizationList | None:
