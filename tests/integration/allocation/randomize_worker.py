@@ -4,7 +4,7 @@ Run by ``test_concurrency.py`` as a separate process on the test database::
 
     DATABASE_URL=postgres://…/test_… python randomize_worker.py PARTICIPANT_PK USERNAME FLAG
 
-``allocation.actions._after_slot_locked`` is replaced by a function that writes this process's
+``allocation.actions.randomization._after_slot_locked`` is replaced by a function that writes this process's
 PostgreSQL backend pid to ``FLAG`` (atomically) and sleeps; the test then SIGKILLs the process
 in the middle of the transaction. Not a test module (pytest does not collect it).
 """
@@ -25,7 +25,7 @@ def main(participant_pk: int, username: str, flag: Path) -> None:
     from django.contrib.auth.models import User
     from django.db import connection
 
-    from combat_norse.allocation import actions
+    from combat_norse.allocation.actions import randomization as actions
     from combat_norse.participants.models import Participant
 
     def hold_the_slot() -> None:

@@ -406,7 +406,7 @@ def test_randomizing_while_an_assessor_is_assigned_to_the_participant_does_not_d
     on_postgres: None, coordinators: dict[str, User], personas: Any,
     enroll: Callable[..., Participant], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from combat_norse.participants import actions as participant_actions
+    from combat_norse.participants.actions import masking as participant_actions
 
     do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=None,
                   environment="production", blocks_per_stratum=10)  # fmt: skip
@@ -438,7 +438,7 @@ def test_extending_the_list_while_randomizing_does_not_deadlock(
     on_postgres: None, coordinators: dict[str, User], personas: Any,
     enroll: Callable[..., Participant], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from combat_norse.allocation import actions as allocation_actions
+    from combat_norse.allocation.actions import lists as allocation_actions
 
     rlist = do_setup_list(personas.statistician, design=Design.PERMUTED_BLOCKS, seed=None,
                           environment="production", blocks_per_stratum=10)  # fmt: skip
