@@ -52,6 +52,28 @@ def _weight(text: str) -> Decimal:
     return value
 
 
+def cmd_example_record(args: argparse.Namespace) -> int:
+    """A fresh synthetic screening record (onset hours ago), for the README's walkthrough."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfoNotFoundError
+
+    from combat_norse.protocol.examples import MAX_HOURS_AGO, fresh_example_record
+
+    if not _INT_RE.fullmatch(args.onset_hours_ago.strip()):
+        raise BadInput("onset_hours_ago: expected a whole number of hours")
+    hours = int(args.onset_hours_ago)
+    if not 0 <= hours <= MAX_HOURS_AGO:
+        raise BadInput(f"onset_hours_ago: from 0 to {MAX_HOURS_AGO}")
+    try:
+        record = fresh_example_record(
+            datetime.now(UTC), onset_hours_ago=hours, timezone=args.timezone
+        )
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"site_timezone: unknown IANA zone {args.timezone[:40]!r}") from None
+    emit_json(record)
+    return 0
+
+
 def cmd_dose(args: argparse.Namespace) -> int:
     try:
         suggestion = suggested_dose(args.drug, _weight(args.weight_kg))
@@ -97,6 +119,16 @@ def register(sub: Any) -> None:
     p.add_argument("file", metavar="FILE", help="screening record JSON file, or - for stdin")
     p.set_defaults(func=cmd_screen)
 
+    p = sub.add_parser("example", help="print synthetic example data")
+    es = p.add_subparsers(dest="example_command", required=True)
+    e = es.add_parser(
+        "screening-record",
+        help="a synthetic randomized-cohort screening record with onset hours ago (no "
+        "evaluated_at: screening uses the moment of the command)",
+    )
+    e.add_argument("--onset-hours-ago", default="30", help="hours since SE onset (default 30)")
+    e.add_argument("--timezone", default="America/New_York", help="the site's IANA zone (YNH's)")
+    e.set_defaults(func=cmd_example_record)
     p = sub.add_parser("dose", help="suggested dose of a study drug (PROTOCOL.md §7)")
     p.add_argument("--drug", required=True, choices=[d.value for d in Drug])
     p.add_argument("--weight-kg", required=True, metavar="W", help="actual body weight, kg")
