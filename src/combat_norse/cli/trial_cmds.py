@@ -411,6 +411,35 @@ def cmd_participant_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _aware_datetime(option: str, raw: str) -> Any:
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadInput(f"{option}: not an ISO 8601 datetime ({raw[:40]!r})") from None
+    if value.tzinfo is None:
+        raise BadInput(f"{option}: must carry a UTC offset (e.g. 2026-03-10T22:40:00-04:00)")
+    return value
+
+
+def cmd_correct_onset(args: argparse.Namespace) -> int:
+    se_onset = _aware_datetime("se_onset", args.se_onset)
+    setup_django()
+    from combat_norse.participants.actions import do_correct_onset
+
+    actor = _user(args.as_user)
+    with translate_errors():
+        participant, discrepancies = do_correct_onset(
+            actor, args.study_id, se_onset=se_onset, reason=args.reason
+        )
+    out: dict[str, Any] = {"study_id": participant.study_id, "se_onset": se_onset.isoformat()}
+    if discrepancies:  # cohort and stratum are kept; what the new onset would change is listed
+        out["discrepancies"] = discrepancies
+    emit_json(out)
+    return 0
+
+
 def cmd_assessor_assign(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.participants.actions import do_assign_assessor
@@ -529,6 +558,13 @@ def _register_participants(sub: Any) -> None:
     p.add_argument("study_id")
     _as(p)
     p.set_defaults(func=cmd_participant_show)
+    p = ps.add_parser("correct-onset", help="correct the SE onset (data manager; cohort and "
+                      "stratum are kept, a changed stratum is listed as a discrepancy)")
+    p.add_argument("study_id")
+    p.add_argument("--se-onset", required=True, help="ISO datetime with offset")
+    p.add_argument("--reason", required=True)
+    _as(p)
+    p.set_defaults(func=cmd_correct_onset)
 
     assessor = sub.add_parser("assessor", help="outcome assessor assignments")
     asub = assessor.add_subparsers(dest="assessor_command", required=True)

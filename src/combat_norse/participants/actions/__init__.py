@@ -5,6 +5,7 @@
 - :mod:`.enrollment` — study ids, cohort routing, the day-8 move;
 - :mod:`.follow_up` — withdrawal, death, loss to follow-up;
 - :mod:`.masking` — assessor assignment, incidental and deliberate unmasking;
+- :mod:`.onset` — correction of the seizure onset (cohort and stratum kept);
 - :mod:`.outcomes` — masked outcome assessments;
 - :mod:`.reports` — the unmasking report.
 
@@ -37,6 +38,7 @@ from combat_norse.participants.actions.masking import (
     do_unmask,
     notify_unmasking,
 )
+from combat_norse.participants.actions.onset import do_correct_onset
 from combat_norse.participants.actions.outcomes import do_record_outcome
 from combat_norse.participants.actions.reports import unmasking_report
 from combat_norse.participants.actions.screening import (
@@ -59,6 +61,7 @@ __all__ = [
     "Refused",
     "check_screening_record",
     "do_assign_assessor",
+    "do_correct_onset",
     "do_end_follow_up",
     "do_enroll",
     "do_move_to_observational",
