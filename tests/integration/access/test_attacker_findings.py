@@ -95,8 +95,9 @@ def test_unmask_re_authentication_locks_after_five_wrong_passwords(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, personas: Any,
     enroll: Callable[..., Any], production_list: Any,
 ) -> None:  # fmt: skip
-    from combat_norse.participants.actions import do_assign_assessor
     from tests.integration.conftest import PASSWORD
+
+    from combat_norse.participants.actions import do_assign_assessor
 
     p = enroll()
     run(capsys, "randomize", p.study_id, "--as", "coord")
