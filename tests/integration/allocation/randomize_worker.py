@@ -5,8 +5,8 @@ Run by ``test_concurrency.py`` as a separate process on the test database::
     DATABASE_URL=postgres://…/test_… python randomize_worker.py PARTICIPANT_PK USERNAME FLAG
 
 ``allocation.actions.randomization._after_slot_locked`` is replaced by a function that writes
-this process's PostgreSQL backend pid to ``FLAG`` (atomically) and sleeps; the test then SIGKILLs the process
-in the middle of the transaction. Not a test module (pytest does not collect it).
+this process's PostgreSQL backend pid to ``FLAG`` (atomically) and sleeps; the test then
+SIGKILLs the process in the middle of the transaction. Not a test module (pytest does not collect it).
 """
 
 from __future__ import annotations
