@@ -6,7 +6,7 @@ Run by ``test_concurrency.py`` as a separate process on the test database::
 
 ``allocation.actions.randomization._after_slot_locked`` is replaced by a function that writes
 this process's PostgreSQL backend pid to ``FLAG`` (atomically) and sleeps; the test then
-SIGKILLs the process in the middle of the transaction. Not a test module (pytest does not collect it).
+SIGKILLs the process in the middle of the transaction. Not a test module (not collected).
 """
 
 from __future__ import annotations
