@@ -19,5 +19,8 @@ class PasswordState(models.Model):
 
 
 def must_change_password(user: object) -> bool:
-    state = PasswordState.objects.filter(user=user).values_list("must_change", flat=True).first()
+    user_id = getattr(user, "pk", None)
+    if not isinstance(user_id, int):
+        return False
+    state = PasswordState.objects.filter(user_id=user_id).values_list("must_change", flat=True).first()
     return bool(state)

@@ -17,7 +17,7 @@ class PrivateFileEmailBackend(EmailBackend):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        private_dir(Path(self.file_path))
+        private_dir(Path(self.file_path))  # type: ignore[attr-defined]  # set by the base class
 
     def open(self) -> bool:
         if self.stream is None:

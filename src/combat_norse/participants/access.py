@@ -113,6 +113,8 @@ def may_see_arm(user: User | Scope, participant: Participant) -> bool:
         return False
     if not scope.is_masked_at(participant.site_id):
         return True
+    if scope.user_id is None:
+        return False
     return Unmasking.unscoped.filter(
         participant=participant, user_id=scope.user_id, kind=UnmaskingKind.DELIBERATE
     ).exists()

@@ -68,7 +68,7 @@ class MembershipAdmin(AuditedAdmin):
         super().save_model(request, obj, form, change)
 
 
-class AuditedUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc]
+class AuditedUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[type-arg]
     """Django's user admin, audited (password hashes are recorded as "<redacted>")."""
 
 

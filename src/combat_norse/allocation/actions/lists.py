@@ -243,7 +243,7 @@ def _verify_minimization(rlist: RandomizationList) -> list[str]:
     for (n, _factors, arm, code), decision in zip(allocations, replay, strict=True):
         if arm != decision.arm:
             problems.append(f"sequence {n}: arm {arm!r}, the seed gives {decision.arm!r}")
-        if code != minimization_code(rlist.seed_value, n):
+        if n is None or code != minimization_code(rlist.seed_value, n):
             problems.append(f"sequence {n}: code {code!r} does not match the seed")
     return problems
 

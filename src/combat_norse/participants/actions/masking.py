@@ -161,7 +161,7 @@ def do_unmask(
         participant = Participant.unscoped.select_related("site").get(pk=participant.pk)
         if not participant.is_randomized:
             raise Refused.state("participant is not randomized")
-        arm: str = participant.allocation.arm  # type: ignore[attr-defined]
+        arm = str(participant.allocation.arm)
         unmasking = Unmasking(
             participant=participant,
             user=actor,
