@@ -22,5 +22,6 @@ def must_change_password(user: object) -> bool:
     user_id = getattr(user, "pk", None)
     if not isinstance(user_id, int):
         return False
-    state = PasswordState.objects.filter(user_id=user_id).values_list("must_change", flat=True).first()
+    states = PasswordState.objects.filter(user_id=user_id)
+    state = states.values_list("must_change", flat=True).first()
     return bool(state)
