@@ -91,7 +91,9 @@ class AuditEvent(models.Model):
     actor_username = models.CharField(max_length=150, blank=True, editable=False)
     # The operating-system user of the command line that wrote the event (``os:<login>``), when
     # it acted ``--as`` a user; "" for the web and tasks (hashed only when set: audit/chain.py).
-    operator = models.CharField(max_length=150, blank=True, default="", db_default="", editable=False)
+    operator = models.CharField(
+        max_length=150, blank=True, default="", db_default="", editable=False
+    )
     action = models.CharField(max_length=40, editable=False, db_index=True)
     object_type = models.CharField(max_length=100, blank=True, editable=False)
     object_id = models.CharField(max_length=64, blank=True, editable=False)

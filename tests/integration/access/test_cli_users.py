@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from combat_norse.accounts.models import PasswordState, must_change_password
+from combat_norse.accounts.models import must_change_password
 from combat_norse.audit.context import os_operator
 from combat_norse.audit.models import AuditEvent
 from combat_norse.audit.verify import verify_chain

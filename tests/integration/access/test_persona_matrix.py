@@ -39,16 +39,16 @@ from django.urls import (
 )
 from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
 
+from combat_norse.accounts.actions import do_add_user
 from combat_norse.accounts.policy import has_confirmed_device, needs_two_factor
 from combat_norse.participants.access import NotFound, access_participant
 from combat_norse.participants.actions import do_assign_assessor
 from combat_norse.participants.models import Participant
-from combat_norse.web import account_urls
-from combat_norse.web import views as site_views
 from combat_norse.sites.access import AccessDenied, scope_for
-from combat_norse.accounts.actions import do_add_user
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import PARTICIPANT_ROLES, SITE_ROLES, Role
+from combat_norse.web import account_urls
+from combat_norse.web import views as site_views
 from combat_norse.web.policy import ViewPolicy, view_policy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#3")]
