@@ -1,4 +1,8 @@
-"""State changes of user accounts and memberships (``do_*``: validate, change, audit)."""
+"""State changes of user accounts and memberships (``do_*``: validate, change, audit).
+
+Passwords are never logged or stored in clear; a password set by anyone but its user (a new
+account's one-time password, an administrator's reset) must be changed at the next sign-in.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from combat_norse.accounts.models import PasswordState
-from combat_norse.audit.api import record_event
+from combat_norse.audit.api import REDACTED, Actor, record_event
 from combat_norse.audit.vocabulary import AuditAction
+from combat_norse.core.errors import BadInput, Reason, Refused
+from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import CENTRAL_ROLES, SITE_ROLES, Role
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
+MAX_PASSWORD_LENGTH = 4096  # longer is bad input, unhashed (a hash of megabytes is a DoS)
 
 
-class UserSetupError(ValueError):
-    """Bad input for a user or membership; ``field`` names what is wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}")
+class UserSetupError(BadInput):
+    """Bad input for a user or membership; ``field`` names what is wrong (a :class:`BadInput`,
+    kept under this name for its callers)."""
 
 
 @dataclass(frozen=True)
@@ -52,18 +59,49 @@ def check_membership(role: str, site_codes: Sequence[str]) -> list[Site]:
     return sites
 
 
+def check_password(password: str, user: User | None = None) -> None:
+    """Django's password validators (AUTH_PASSWORD_VALIDATORS); BadInput ``password`` naming
+    every problem."""
+    if not password:
+        raise BadInput("password", "empty")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadInput("password", f"longer than {MAX_PASSWORD_LENGTH} characters")
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise BadInput("password", " ".join(exc.messages)) from None
+
+
+def check_new_password(user: User, current: str, new: str) -> None:
+    """The rules of a user's own change: the new password differs from the current one (a
+    one-time password cannot be "changed" to itself) and passes the validators."""
+    if new == current or user.check_password(new):
+        raise BadInput("password", "the new password must differ from the current one")
+    check_password(new, user)
+
+
+def _must_change(user: User, must: bool) -> None:
+    PasswordState.objects.update_or_create(
+        user=user,
+        defaults={"must_change": must, "changed_at": None if must else timezone.now()},
+    )
+
+
 def do_add_user(
     username: str,
     role: str,
     site_codes: Sequence[str] = (),
     *,
-    actor: User | None = None,
+    actor: Actor = None,
     email: str = "",
+    password: str | None = None,
 ) -> NewUser:
-    """Create a user (or add a membership to an existing one) with a random one-time password.
+    """Create a user (or add a membership to an existing one) with a one-time password.
 
-    The password is returned once for the caller to hand over; it is never logged or stored in
-    clear. The user must change it, and unblinded roles enrol TOTP at first sign-in.
+    ``password`` is the one-time password chosen by the operator (validated); without it one is
+    generated. It is returned once for the caller to hand over; it is never logged or stored in
+    clear. The user must change it at first sign-in, and unblinded roles enrol TOTP then. For
+    an existing user the role is added and the password is left alone.
     """
     if not USERNAME_PATTERN.match(username):
         raise UserSetupError(
@@ -72,18 +110,20 @@ def do_add_user(
     sites = check_membership(role, site_codes)
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username, defaults={"email": email})
-        password = None
+        one_time = None
         if created:
-            password = secrets.token_urlsafe(12)
-            user.set_password(password)
+            if password is not None:
+                check_password(password, user)
+            one_time = password if password is not None else secrets.token_urlsafe(12)
+            user.set_password(one_time)
             user.is_staff = role == Role.ADMIN
             user.is_superuser = role == Role.ADMIN
             user.save()
-            PasswordState.objects.update_or_create(user=user, defaults={"must_change": True})
+            _must_change(user, True)
             record_event(
                 actor=actor, action=AuditAction.USER_CREATE, obj=user,
-                changes={"username": [None, username]},
-            )
+                changes={"username": [None, username], "password": [None, REDACTED]},
+            )  # fmt: skip
         targets: list[Site | None] = list(sites) if sites else [None]
         for site in targets:
             membership, made = Membership.objects.get_or_create(user=user, role=role, site=site)
@@ -100,5 +140,53 @@ def do_add_user(
                     },
                 )
     return NewUser(
-        user=user, role=role, sites=tuple(s.code for s in sites), one_time_password=password
+        user=user, role=role, sites=tuple(s.code for s in sites), one_time_password=one_time
     )
+
+
+def do_change_password(user: User, current: str, new: str) -> User:
+    """A user replaces their own password (a one-time one included): ``current`` must be right
+    (else refused ``password``, audited), ``new`` must differ from it and pass the validators
+    (bad input). Clears the must-change flag; audited ``password_changed`` (never the password).
+    """
+    attempt = Attempt(AuditAction.PASSWORD_CHANGED, "auth.User", str(user.pk))
+    if len(current) > MAX_PASSWORD_LENGTH:
+        raise BadInput("password", f"longer than {MAX_PASSWORD_LENGTH} characters")
+    with refusals_audited(user, attempt), transaction.atomic():
+        if not user.is_active or not user.check_password(current):
+            raise Refused(Reason.PASSWORD, "the current password is wrong")
+        check_new_password(user, current, new)
+        user.set_password(new)
+        user.save(update_fields=["password"])
+        _must_change(user, False)
+        record_event(actor=user, action=AuditAction.PASSWORD_CHANGED, obj=user,
+                     changes={"password": [REDACTED, REDACTED]})  # fmt: skip
+    return user
+
+
+def do_reset_password(
+    actor: Actor, user: User, new: str | None = None, *, usable: bool = True
+) -> str | None:
+    """Someone else sets ``user``'s password (an administrator's reset): validated, audited
+    ``password_reset`` (never the password), and the user must change it at the next sign-in.
+    Nobody resets their own password this way (they change it, knowing the current one).
+    Returns the one-time password (generated when ``new`` is None); ``usable=False`` disables
+    password sign-in instead (returns None)."""
+    attempt = Attempt(AuditAction.PASSWORD_RESET, "auth.User", str(user.pk))
+    with refusals_audited(actor, attempt), transaction.atomic():
+        if getattr(actor, "pk", None) is not None and actor.pk == user.pk:  # type: ignore[union-attr]
+            raise Refused(Reason.ROLE, "change your own password with the current one instead")
+        one_time: str | None = None
+        if not usable:
+            user.set_unusable_password()
+        else:
+            one_time = new if new is not None else secrets.token_urlsafe(12)
+            if new is not None:
+                check_password(new, user)
+            user.set_password(one_time)
+        user.save(update_fields=["password"])
+        _must_change(user, usable)
+        record_event(actor=actor, action=AuditAction.PASSWORD_RESET, obj=user,
+                     changes={"password": [REDACTED, REDACTED],
+                              "usable": [None, usable], "must_change": [None, usable]})  # fmt: skip
+    return one_time

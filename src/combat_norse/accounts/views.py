@@ -1,12 +1,18 @@
-"""Sign-in, sign-out and TOTP two-factor pages (thin: the work is django-otp's)."""
+"""Sign-in, sign-out and TOTP two-factor pages (thin: the work is django-otp's).
+
+The web layer wires them with their ``@view_policy`` declarations (web/account_urls.py: sign-in
+and sign-out public, the others for a signed-in user), which the persona matrix checks; this app
+sits below ``web`` and does not import it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,7 +22,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from combat_norse.accounts.actions import check_new_password, do_change_password
 from combat_norse.audit.api import record_event
+from combat_norse.audit.vocabulary import AuditAction
+from combat_norse.core.errors import BadInput
 
 
 class TokenForm(forms.Form):
@@ -46,29 +55,39 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """Django's form (current password, validators) plus the core's rule: the new password
+    differs from the current one (a one-time password cannot be "changed" to itself)."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        current, new = data.get("old_password"), data.get("new_password1")
+        if current and new and "old_password" not in self.errors:
+            try:
+                check_new_password(self.user, current, new)
+            except BadInput as exc:
+                self.add_error("new_password1", exc.message)
+        return data
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's password change (old password, validators), then the one-time flag is cleared
-    and the change is audited (never the password)."""
+    """The user's own password change, through ``do_change_password`` (which clears the
+    one-time flag and audits ``password_changed``, never the password)."""
 
     template_name = "accounts/password_change.html"
+    form_class = OwnPasswordChangeForm
 
     def get_success_url(self) -> str:
         return _next_url(self.request)
 
     def form_valid(self, form: Any) -> HttpResponse:
-        from django.utils import timezone
-
-        from combat_norse.accounts.models import PasswordState
-
-        with transaction.atomic():
-            response = super().form_valid(form)
-            user = self.request.user
-            PasswordState.objects.update_or_create(
-                user=user, defaults={"must_change": False, "changed_at": timezone.now()}
-            )
-            record_event(actor=user, action="password_changed", object_type="auth.User",
-                         object_id=str(user.pk))  # fmt: skip
-        return response
+        user = self.request.user
+        if not isinstance(user, User):  # the view requires a signed-in user
+            return HttpResponseRedirect(reverse("accounts:login"))
+        do_change_password(user, form.cleaned_data["old_password"],
+                           form.cleaned_data["new_password1"])  # fmt: skip
+        update_session_auth_hash(self.request, user)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 @login_required
@@ -91,7 +110,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
                 # an audit action starts with a letter ("2fa_..." was refused: a 500)
                 record_event(
                     actor=user,
-                    action="two_factor_enrolled",
+                    action=AuditAction.TWO_FACTOR_ENROLLED,
                     object_type="otp_totp.TOTPDevice",
                     object_id=str(device.pk),
                 )
@@ -127,7 +146,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             record_event(
                 actor=user,
-                action="two_factor_failed",
+                action=AuditAction.TWO_FACTOR_FAILED,
                 object_type="auth.User",
                 object_id=str(user.pk),
             )

@@ -21,6 +21,7 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "seq",
         "occurred_at",
         "actor_username",
+        "operator",
         "action",
         "object_type",
         "object_id",
@@ -33,6 +34,18 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     date_hierarchy = "occurred_at"
     show_full_result_count = False  # no COUNT(*) over the whole trail on every page
     actions = None
+
+    # Query-string filters allowed in the list: the list filters and the date hierarchy. Any
+    # other lookup (``?changes__contains=...``, which SQLite cannot run on JSON and which would
+    # search values) is refused with 400 by Django's DisallowedModelAdminLookup.
+    allowed_lookups = frozenset({"action", "action__exact", "site_code", "site_code__exact"})
+    allowed_date_lookups = frozenset({"year", "month", "day", "gte", "lt"})
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if lookup in self.allowed_lookups:
+            return True
+        field, _, kind = lookup.partition("__")
+        return field == "occurred_at" and kind in self.allowed_date_lookups
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         trial_data = Q(participant_ref__gt="")

@@ -41,6 +41,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from combat_norse.audit.chain import GENESIS_HASH, compute_hash
+from combat_norse.audit.context import current_operator
 from combat_norse.audit.exceptions import ReasonRequired, TransactionRequired
 from combat_norse.audit.history import has_history, history_reason_limit
 from combat_norse.audit.models import AuditEvent
@@ -55,6 +56,7 @@ REDACTED_FIELDS: frozenset[str] = frozenset({"password"})
 
 _LIMITS = {  # field -> max length, checked here so SQLite refuses what PostgreSQL would
     "actor_username": 150,
+    "operator": 150,
     "object_type": 100,
     "object_id": 64,
     "site_code": 16,
@@ -148,7 +150,9 @@ def record_event(
     ``obj`` gives ``object_type`` (``app_label.Model``) and ``object_id`` (its pk), and, if the
     model defines ``audit_scope()``, the defaults of ``site_code`` and ``participant_ref``.
     ``action`` must be in :class:`AuditAction` (ValueError otherwise). ``actor`` :data:`SYSTEM`
-    records the system; None (or anonymous) an unauthenticated request. ``changes`` maps a field to
+    records the system; None (or anonymous) an unauthenticated request, or, on the command line,
+    the operating-system user (:mod:`combat_norse.audit.context`), who is also stored as
+    ``operator`` of an event with an actor. ``changes`` maps a field to
     ``[old, new]``; values are stored as JSON (dates and decimals as strings).
     """
     using = router.db_for_write(AuditEvent)
@@ -169,9 +173,13 @@ def record_event(
             site_code = scope_site if site_code is None else site_code
             participant_ref = scope_participant if participant_ref is None else participant_ref
     actor_id, actor_username = _actor_fields(actor)
+    operator = current_operator()
+    if operator and not actor_username:  # the command line without --as: the OS user acted
+        actor_username, operator = operator, ""
     values: dict[str, Any] = {
         "actor_id": actor_id,
         "actor_username": actor_username,
+        "operator": operator,
         "action": action.value,
         "object_type": object_type or "",
         "object_id": "" if object_id is None else str(object_id),

@@ -38,6 +38,11 @@ HASHED_FIELDS: tuple[str, ...] = (
     "reason",
     "prev_hash",
 )
+# Fields added after the first events were written: they enter the hash only when non-empty,
+# so every event written before them (where they are empty) verifies unchanged.
+OPTIONAL_HASHED_FIELDS: tuple[str, ...] = ("operator",)
+#: Every column read to recompute a hash (verification reads these).
+ALL_HASHED_FIELDS: tuple[str, ...] = HASHED_FIELDS + OPTIONAL_HASHED_FIELDS
 
 
 def canonical_timestamp(value: datetime) -> str:
@@ -84,8 +89,12 @@ def canonical_json(value: Any) -> str:
 
 
 def event_document(fields: Mapping[str, Any]) -> str:
-    """The canonical JSON that is hashed: every field of :data:`HASHED_FIELDS` plus the version."""
+    """The canonical JSON that is hashed: every field of :data:`HASHED_FIELDS` plus the version,
+    and each field of :data:`OPTIONAL_HASHED_FIELDS` that is present and non-empty."""
     doc: dict[str, Any] = {name: fields[name] for name in HASHED_FIELDS}
+    for name in OPTIONAL_HASHED_FIELDS:
+        if fields.get(name):
+            doc[name] = fields[name]
     doc["occurred_at"] = canonical_timestamp(fields["occurred_at"])
     doc["v"] = HASH_VERSION
     return canonical_json(doc)

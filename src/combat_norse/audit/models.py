@@ -89,6 +89,11 @@ class AuditEvent(models.Model):
         editable=False,
     )
     actor_username = models.CharField(max_length=150, blank=True, editable=False)
+    # The operating-system user of the command line that wrote the event (``os:<login>``), when
+    # it acted ``--as`` a user; "" for the web and tasks (hashed only when set: audit/chain.py).
+    operator = models.CharField(
+        max_length=150, blank=True, default="", db_default="", editable=False
+    )
     action = models.CharField(max_length=40, editable=False, db_index=True)
     object_type = models.CharField(max_length=100, blank=True, editable=False)
     object_id = models.CharField(max_length=64, blank=True, editable=False)
@@ -131,6 +136,6 @@ class AuditEvent(models.Model):
         models.Model.save(self, force_insert=True, using=using)
 
     def hashed_fields(self) -> dict[str, Any]:
-        from combat_norse.audit.chain import HASHED_FIELDS
+        from combat_norse.audit.chain import ALL_HASHED_FIELDS
 
-        return {name: getattr(self, name) for name in HASHED_FIELDS}
+        return {name: getattr(self, name) for name in ALL_HASHED_FIELDS}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from combat_norse.audit.chain import GENESIS_HASH, HASHED_FIELDS, compute_hash
+from combat_norse.audit.chain import ALL_HASHED_FIELDS, GENESIS_HASH, compute_hash
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,12 @@ def verify_chain(chunk_size: int = 2000, using: str | None = None) -> VerifyResu
     rows = (
         AuditEvent.objects.using(alias)
         .order_by("seq")
-        .values_list(*HASHED_FIELDS, "hash")
+        .values_list(*ALL_HASHED_FIELDS, "hash")
         .iterator(chunk_size=chunk_size)
     )
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     for row in rows:
-        fields = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
+        fields = dict(zip(ALL_HASHED_FIELDS, row[:-1], strict=True))
         stored_hash = row[-1]
         problem = check_link(fields, stored_hash, expected_seq, prev_hash)
         if problem is not None:

@@ -87,6 +87,8 @@ class AuditAction(enum.StrEnum):
     USER_CREATE_REFUSED = "user_create_refused"
     ROLE_GRANT_REFUSED = "role_grant_refused"
     PASSWORD_RESET_REFUSED = "password_reset_refused"  # noqa: S105
+    # a password change with a wrong current password (re-authentication failed)
+    PASSWORD_CHANGED_REFUSED = "password_changed_refused"  # noqa: S105
 
     @property
     def refused(self) -> AuditAction:

@@ -13,12 +13,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from combat_norse.audit.context import operating, os_operator
 from combat_norse.cli.common import EXIT_BAD_INPUT, CliError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "combat_norse.cli.protocol_cmds",
     "combat_norse.cli.power",
     "combat_norse.cli.trial_cmds",
+    "combat_norse.cli.user_cmds",
     "combat_norse.cli.audit_cmds",
 )
 
@@ -61,11 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     _check_text(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    try:
-        status: int = args.func(args)
-    except CliError as exc:
-        sys.stderr.write(exc.line() + "\n")
-        return exc.exit_status
+    # The command line is the server operators' tool: every event it writes names the
+    # operating-system user who ran it (the actor itself when there is no --as).
+    with operating(os_operator()):
+        try:
+            status: int = args.func(args)
+        except CliError as exc:
+            sys.stderr.write(exc.line() + "\n")
+            return exc.exit_status
     return status
 
 

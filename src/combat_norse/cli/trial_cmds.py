@@ -23,34 +23,13 @@ from combat_norse.cli.common import (
 _user = active_user  # the short name reads better at the many call sites
 
 
-# ---------------------------------------------------------------- sites, users
+# ---------------------------------------------------------------- sites
 def cmd_sites(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.sites.access import access_sites
     from combat_norse.sites.presenters import present_site
 
     emit_json({"sites": [present_site(s) for s in access_sites()]})
-    return 0
-
-
-def cmd_user_add(args: argparse.Namespace) -> int:
-    setup_django()
-    from combat_norse.accounts.actions import UserSetupError, do_add_user
-
-    try:
-        created = do_add_user(args.name, args.role, args.site or ())
-    except UserSetupError as exc:
-        raise BadInput(str(exc)) from None
-    if created.one_time_password:
-        sys.stderr.write(
-            f"one-time password for {created.user.username} (changed at first sign-in): "
-            f"{created.one_time_password}\n"
-        )
-    else:
-        sys.stderr.write(f"{created.user.username} existed; membership added, password unchanged\n")
-    emit_json(
-        {"username": created.user.username, "role": created.role, "sites": list(created.sites)}
-    )
     return 0
 
 
@@ -673,13 +652,6 @@ def _register_sites(sub: Any) -> None:
     p = sub.add_parser("sites", help="list the trial sites")
     p.set_defaults(func=cmd_sites)
 
-    user = sub.add_parser("user", help="manage users")
-    user_sub = user.add_subparsers(dest="user_command", required=True)
-    p = user_sub.add_parser("add", help="create a user with a role (one-time password on stderr)")
-    p.add_argument("name")
-    p.add_argument("--role", required=True)
-    p.add_argument("--site", action="append", help="site code (repeat for several)")
-    p.set_defaults(func=cmd_user_add)
 
 
 def register(sub: Any) -> None:

@@ -204,6 +204,7 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 
 OTP_TOTP_ISSUER = "COMBAT-NORSE"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # no secret in any django_otp admin (accounts/admin.py)
 
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: expiry after inactivity

@@ -87,5 +87,12 @@ def any_masked(roles: Iterable[str]) -> bool:
     return any(is_masked(r) for r in roles)
 
 
+def unmasked_central_roles() -> frozenset[str]:
+    """Central roles that are not masked (statistician, data manager, DSMB member, admin, by
+    default): they reach every site's data or the arms, so granting one takes a second person
+    (the server operators' command line, not the web admin alone)."""
+    return frozenset(r for r in CENTRAL_ROLES if not is_masked(r))
+
+
 def two_factor_roles() -> frozenset[str]:
     return trial_settings().two_factor_roles

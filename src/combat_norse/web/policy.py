@@ -10,11 +10,11 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from combat_norse.sites.access import AccessDenied, scope_for
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,12 @@ def view_policy(
 
     def decorate(view: V) -> V:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not policy.public:
                 if not request.user.is_authenticated:
                     return redirect_to_login(request.get_full_path())
                 if not policy.allows_roles(scope_for(request.user).roles):
-                    raise AccessDenied("role", request.path)
+                    raise AccessDenied("role", "this page is not for your role")
             return view(request, *args, **kwargs)
 
         wrapper.view_policy = policy  # type: ignore[attr-defined]

@@ -2,8 +2,9 @@
 
 The endpoints come from the URL resolver, so a new one is covered without editing this file:
 it must carry ``@view_policy`` (web/policy.py), and each persona must get what the policy
-declares. Patterns of the ``admin`` and ``accounts`` namespaces (Django's admin and the sign-in
-flow) are tested in test_admin_access.py and test_login_hardening.py.
+declares. Patterns of the ``admin`` namespace (Django's admin) are tested in
+test_admin_access.py; the account pages (``accounts`` namespace: sign-in, sign-out, two-factor,
+password change) are in the matrix, with the answers of the sign-in flow in :data:`SPECIAL`.
 
 What each persona must get:
 - anonymous: the page for a public view, otherwise a redirect to the sign-in page;
@@ -39,19 +40,20 @@ from django.urls import (
 from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
 
 from combat_norse.accounts.actions import do_add_user
-from combat_norse.accounts.policy import needs_two_factor
+from combat_norse.accounts.policy import has_confirmed_device, needs_two_factor
 from combat_norse.participants.access import NotFound, access_participant
 from combat_norse.participants.actions import do_assign_assessor
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, scope_for
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import PARTICIPANT_ROLES, SITE_ROLES, Role
+from combat_norse.web import account_urls
 from combat_norse.web import views as site_views
 from combat_norse.web.policy import ViewPolicy, view_policy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#3")]
 
-EXCLUDED_NAMESPACES = frozenset({"admin", "accounts"})
+EXCLUDED_NAMESPACES = frozenset({"admin"})
 OBJECT_SITE = "YNH"  # every object named by a URL parameter lives here
 
 _ROUTE_PARAM = re.compile(r"<(?:[^>:]+:)?(?P<name>\w+)>")
@@ -194,10 +196,41 @@ def _admin_sign_in(policy: ViewPolicy, user: User | None, url: str) -> Outcome:
     return Outcome(403)
 
 
+def _login_page(policy: ViewPolicy, user: User | None, url: str) -> Outcome:
+    """Signed-in users are sent on to the home page (redirect_authenticated_user)."""
+    return Outcome(200) if user is None else Outcome(302, reverse("home"))
+
+
+def _logout(policy: ViewPolicy, user: User | None, url: str) -> Outcome:
+    return Outcome(405)  # sign-out is a POST (CSRF-protected form); GET is not allowed
+
+
+def _two_factor_setup(policy: ViewPolicy, user: User | None, url: str) -> Outcome:
+    if user is None:
+        return _sign_in_page(url)
+    if has_confirmed_device(user):
+        return Outcome(302, reverse("accounts:2fa_verify"))
+    return Outcome(200)
+
+
+def _two_factor_verify(policy: ViewPolicy, user: User | None, url: str) -> Outcome:
+    if user is None:
+        return _sign_in_page(url)
+    return Outcome(200) if has_confirmed_device(user) else Outcome(302,
+                                                                    reverse("accounts:2fa_setup"))
+
+
 # Views whose allowed answer is not a 200 page, by design (keep this short).
 SPECIAL: dict[Callable[..., Any], Callable[[ViewPolicy, User | None, str], Outcome]] = {
     site_views.admin_login_redirect: _admin_sign_in,
+    account_urls.login: _login_page,
+    account_urls.logout: _logout,
+    account_urls.two_factor_setup: _two_factor_setup,
+    account_urls.two_factor_verify: _two_factor_verify,
 }
+# Pages a signed-in user reaches before the second factor (accounts/middleware.py).
+BEFORE_SECOND_FACTOR = frozenset({account_urls.login, account_urls.logout,
+                                  account_urls.two_factor_setup, account_urls.two_factor_verify})
 
 
 def expected(endpoint: Endpoint, user: User | None, url: str) -> Outcome:
@@ -246,6 +279,11 @@ def all_endpoints() -> list[Endpoint]:
 
 
 # ------------------------------------------------------------------------------ tests
+def test_the_account_pages_are_in_the_matrix() -> None:
+    names = {e.name for e in all_endpoints()}
+    assert {"login", "logout", "2fa_setup", "2fa_verify", "password_change"} <= names
+
+
 def test_every_endpoint_declares_a_view_policy() -> None:
     found = all_endpoints()
     assert found, "the URL resolver yielded no endpoint outside the admin and accounts"
@@ -285,7 +323,8 @@ def test_before_the_totp_step_only_masked_personas_reach_any_endpoint(
     client_for: Callable[..., Client],
 ) -> None:  # fmt: skip
     """Unblinded roles (and administrators) are held at the two-factor gate on every endpoint,
-    public ones included; masked roles need no second factor and get the matrix's answers."""
+    public ones included, but the sign-in flow's own pages; masked roles need no second factor
+    and get the matrix's answers."""
     user = subject_user(personas, subject)
     assert user is not None
     client = client_for(user, second_factor=False)
@@ -293,7 +332,7 @@ def test_before_the_totp_step_only_masked_personas_reach_any_endpoint(
     for endpoint in all_endpoints():
         url = url_for(endpoint, world)
         got = answer(client, url)
-        if needs_two_factor(user):
+        if needs_two_factor(user) and endpoint.callback not in BEFORE_SECOND_FACTOR:
             want = Outcome(302, f"{reverse('accounts:2fa_setup')}?next={quote(url, safe='')}")
         else:
             want = expected(endpoint, user, url)
