@@ -17,38 +17,8 @@ from django.db import models
 
 from combat_norse.audit.exceptions import AppendOnlyError
 
-# The vocabulary of ``AuditEvent.action``. The field is free text (a snake_case code of at most
-# 40 characters, checked by record_event), so an app can add a verb without a migration; add it
-# here with one line saying what it records. Any verb may be suffixed ``_refused``: the attempt
-# was refused by a rule or a permission and changed nothing but the trail (PROTOCOL.md §13).
-ACTIONS: dict[str, str] = {
-    "create": "a row was created (changes: field -> [null, new])",
-    "update": "a row was changed (changes: field -> [old, new]); reason required",
-    "delete": "a row was deleted (changes: field -> [old, null]); reason required",
-    "screen": "a screening record was evaluated (§3-§5)",
-    "rescreen": "a screening record was re-evaluated with new data",
-    "consent": "consent was recorded",
-    "enroll": "a participant was enrolled (study id issued)",
-    "randomization_setup": "a randomization list was generated (seed digest, design, version)",
-    "list_extend": "blocks were added to a randomization list",
-    "list_retire": "a randomization list was retired",
-    "randomize": "a participant was allocated an arm (arm-revealing: restrict who reads it)",
-    "allocation_error": "an allocation was marked as given in error",
-    "withdraw": "a participant withdrew or was withdrawn",
-    "end_follow_up": "follow-up ended",
-    "assign_assessor": "an outcome assessor was assigned to a participant",
-    "record_unmasking": "an assessor reported learning a participant's arm (§11)",
-    "unmask": "a masked user was unmasked on purpose (§11: reason, re-authentication)",
-    "outcome": "an outcome assessment was recorded",
-    "login": "a user signed in",
-    "login_failed": "a sign-in failed (no password or participant data recorded)",
-    "two_factor_enrolled": "a user confirmed a TOTP authenticator",
-    "password_changed": "a user changed their password (the password is never recorded)",
-    "two_factor_failed": "a wrong TOTP code was entered",
-    "logout": "a user signed out",
-    "membership_change": "a role or site grant was added or removed",
-    "export": "data left the system as a file (what, filters)",
-}
+# The vocabulary of ``AuditEvent.action`` is the closed enum in audit/vocabulary.py (record_event
+# refuses any other value).
 
 APPEND_ONLY_MESSAGE = "the audit trail is append-only: events are created by record_event()"
 
