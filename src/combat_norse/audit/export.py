@@ -33,6 +33,7 @@ HEADER: tuple[str, ...] = (
     "reason",
     "prev_hash",
     "hash",
+    "operator",
 )
 _COLUMNS: tuple[str, ...] = (
     "seq",
@@ -47,6 +48,7 @@ _COLUMNS: tuple[str, ...] = (
     "reason",
     "prev_hash",
     "hash",
+    "operator",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
