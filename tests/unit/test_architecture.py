@@ -34,7 +34,9 @@ MANAGER_ATTRIBUTES = frozenset({"objects", "unscoped", "_default_manager", "_bas
 
 @cache
 def import_graph() -> grimp.ImportGraph:
-    return grimp.build_graph("combat_norse", exclude_type_checking_imports=True)
+    return grimp.build_graph(
+        "combat_norse", exclude_type_checking_imports=True, cache_dir=None
+    )
 
 
 def top_level_packages() -> list[str]:
