@@ -84,6 +84,7 @@ class ListSlot(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
 
     arm_revealing = ArmRevealing(record=True)
+    history = trial_history()  # row history with the actor (who changed it, why)
     unscoped = models.Manager()
 
     class Meta:
@@ -168,6 +169,7 @@ class ListAlert(models.Model):
     raised_at = models.DateTimeField()
 
     arm_revealing = ArmRevealing(record=True)  # counts per stratum hint at list structure
+    history = trial_history()  # row history with the actor (who changed it, why)
     unscoped = models.Manager()
 
     class Meta:

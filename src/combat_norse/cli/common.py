@@ -162,9 +162,10 @@ def setup_django() -> None:
 
 def active_user(username: str, option: str = "as") -> Any:
     """The active user named on the command line; BadInput naming ``option`` otherwise."""
-    from django.contrib.auth.models import User
+    from combat_norse.accounts.access import access_user
+    from combat_norse.core.errors import NotFound
 
     try:
-        return User.objects.get(username=username, is_active=True)
-    except User.DoesNotExist:
+        return access_user(username)
+    except NotFound:
         raise BadInput(f"{option}: unknown or inactive user {username!r}") from None

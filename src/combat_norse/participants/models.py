@@ -120,6 +120,7 @@ class ScreeningDecision(models.Model):
     result = models.JSONField()
 
     arm_revealing = NOT_ARM_REVEALING
+    history = trial_history()  # row history with the actor (who changed it, why)
     unscoped = models.Manager()
 
     class Meta:
@@ -269,6 +270,7 @@ class AssessorAssignment(models.Model):
     active = models.BooleanField(default=True)
 
     arm_revealing = NOT_ARM_REVEALING
+    history = trial_history()  # row history with the actor (who changed it, why)
     unscoped = models.Manager()
 
     class Meta:
@@ -310,6 +312,7 @@ class Unmasking(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
 
     arm_revealing = ArmRevealing(text_fields={"how"})  # free text may name a drug
+    history = trial_history()  # row history with the actor (who changed it, why)
     unscoped = models.Manager()
 
     class Meta:

@@ -141,6 +141,15 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
     )
 
 
+def access_memberships(user: AbstractBaseUser | AnonymousUser | None) -> list[Membership]:
+    """The user's active memberships with their sites ("my access"; none when signed out)."""
+    if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
+        return []
+    return list(
+        Membership.objects.filter(user=user, active=True).select_related("site").order_by("pk")
+    )
+
+
 def access_sites() -> list[Site]:
     """All active sites (names, cities and zones are public in the registration)."""
     return list(Site.objects.filter(active=True).order_by("code"))

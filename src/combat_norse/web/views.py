@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from combat_norse.sites.access import AccessDenied, access_sites, scope_for
-from combat_norse.sites.models import Membership
+from combat_norse.core.errors import Reason
+from combat_norse.sites.access import AccessDenied, access_memberships, access_sites, scope_for
 from combat_norse.web.policy import view_policy
 
 
@@ -22,10 +21,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @view_policy()
 def my_access(request: HttpRequest) -> HttpResponse:
     """The signed-in user's memberships and what they mean (site scope, masking)."""
-    if not isinstance(request.user, User):  # view_policy admits signed-in users only
-        raise AccessDenied("role", "sign in")
+    if not request.user.is_authenticated:  # view_policy admits signed-in users only
+        raise AccessDenied(Reason.ROLE, "sign in")
     scope = scope_for(request.user)
-    memberships = Membership.objects.filter(user=request.user, active=True).select_related("site")
+    memberships = access_memberships(request.user)
     rows = [
         {
             "role": m.get_role_display(),
