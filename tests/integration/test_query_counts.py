@@ -9,16 +9,17 @@ on the list. The counts do not grow with the number of earlier screenings or all
 
 Where each statement comes from (SQLite):
 
-- ``do_screen`` 11: savepoint; the actor's memberships; the site counter (get, lock, update);
-  the entry and its history row; the chain's last event and the new event; the decision row;
-  release.
-- ``do_enroll`` 16: the screening lookup; savepoint; memberships; the entry locked; an existing
-  participant; the latest consent and its withdrawals; the decision row; the site counter
+- ``do_screen`` 12: savepoint; the actor's memberships; the site counter (get, lock, update);
+  the entry and its history row; the chain's last event and the new event; the decision row and
+  its history row; release.
+- ``do_enroll`` 17: the screening lookup; savepoint; memberships; the entry locked; an existing
+  participant; the latest consent and its withdrawals; the decision row and its history row; the
+  site counter
   (get, lock, update); the participant and its history row; the chain's last event and the new
   event; release.
-- ``do_randomize`` (permuted blocks) 16: the participant lookup; savepoint; memberships; the
+- ``do_randomize`` (permuted blocks) 17: the participant lookup; savepoint; memberships; the
   participant locked; an existing allocation; consent and withdrawals; the active list; the
-  slot locked; the slot taken; the allocation and its history row; the chain's last event and
+  slot locked; the slot taken and its history row (with the actor); the allocation and its history row; the chain's last event and
   the new event; the slots left in the stratum; release.
 - ``do_randomize`` (minimization) 14: as above with the earlier allocations read in one query
   instead of a slot locked, taken and counted.
@@ -39,9 +40,9 @@ from combat_norse.sites.models import Site
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#13")]
 
 # vendor -> statements
-SCREEN = {"sqlite": 11, "postgresql": 12}
-ENROLL = {"sqlite": 16, "postgresql": 17}
-RANDOMIZE_BLOCKS = {"sqlite": 16, "postgresql": 17}
+SCREEN = {"sqlite": 12, "postgresql": 13}
+ENROLL = {"sqlite": 17, "postgresql": 18}
+RANDOMIZE_BLOCKS = {"sqlite": 17, "postgresql": 18}
 RANDOMIZE_MINIMIZATION = {"sqlite": 14, "postgresql": 16}
 
 
