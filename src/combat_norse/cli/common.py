@@ -104,6 +104,40 @@ def setup_django() -> None:
     django.setup()
 
 
+NOT_SET_UP = "error: database not set up: run `make migrate` (or `make run`) first"
+NOT_UP_TO_DATE = "error: database not up to date: run `make migrate` first"
+
+# PostgreSQL SQLSTATEs: undefined table / column; database does not exist; bad credentials.
+_PG_UNDEFINED_TABLE, _PG_UNDEFINED_COLUMN = "42P01", "42703"
+_PG_CANNOT_CONNECT = ("3D000", "28000", "28P01")
+
+
+def database_error_line(exc: BaseException) -> str | None:
+    """One stderr line for a database that was never migrated, is behind its migrations, or
+    cannot be reached; ``None`` for any other exception (which keeps its traceback).
+
+    Only looks at Django's exception classes when Django is already imported, so the pure
+    commands never import it.
+    """
+    db = sys.modules.get("django.db")
+    if db is None or not isinstance(exc, db.OperationalError | db.ProgrammingError):
+        return None
+    text = str(exc).strip()
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if sqlstate == _PG_UNDEFINED_TABLE or text.startswith("no such table"):
+        return NOT_SET_UP
+    if sqlstate == _PG_UNDEFINED_COLUMN or text.startswith("no such column"):
+        return NOT_UP_TO_DATE
+    connect_failed = (
+        text.startswith(("connection failed", "unable to open database file"))
+        or sqlstate in _PG_CANNOT_CONNECT
+    )
+    if isinstance(exc, db.OperationalError) and connect_failed:
+        first = text.splitlines()[0][:300] if text else type(exc).__name__
+        return f"error: database unavailable (DATABASE_URL): {first}"
+    return None
+
+
 def active_user(username: str, option: str = "as") -> Any:
     """The active user named on the command line; BadInput naming ``option`` otherwise."""
     from django.contrib.auth.models import User

@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from combat_norse.cli.common import EXIT_BAD_INPUT, CliError
+from combat_norse.cli.common import EXIT_BAD_INPUT, CliError, database_error_line
 
 COMMAND_MODULES: tuple[str, ...] = (
     "combat_norse.cli.protocol_cmds",
@@ -66,6 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         sys.stderr.write(exc.line() + "\n")
         return exc.exit_status
+    except Exception as exc:
+        line = database_error_line(exc)
+        if line is None:
+            raise
+        sys.stderr.write(line + "\n")
+        return EXIT_BAD_INPUT
     return status
 
 
