@@ -120,8 +120,8 @@ def setup_django() -> None:
             gc.enable()
 
 
-NOT_SET_UP = "error: database not set up: run `make migrate` (or `make run`) first"
-NOT_UP_TO_DATE = "error: database not up to date: run `make migrate` first"
+NOT_SET_UP = "error: database not set up: run make migrate (or make run) first"
+NOT_UP_TO_DATE = "error: database not up to date: run make migrate first"
 
 # PostgreSQL SQLSTATEs: undefined table / column; database does not exist; bad credentials.
 _PG_UNDEFINED_TABLE, _PG_UNDEFINED_COLUMN = "42P01", "42703"
