@@ -2,20 +2,40 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+SERVER_STAMP := $(VENV)/.server-stamp
+DEV_STAMP    := $(VENV)/.dev-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv run test test-sqlite test-postgres lint migrate demo bench clean
+.PHONY: venv venv-dev lock run test test-sqlite test-postgres lint migrate demo bench clean
 
-# The virtual environment installs exactly the tested versions from requirements.lock.
-$(STAMP): pyproject.toml requirements.lock
+# Two lock files generated from pyproject.toml (`make lock`): requirements.lock is the server
+# (what `make run` needs), requirements-dev.lock adds the test and analysis tool chain (what
+# `make test` needs). Each stamp is older than its lock after an edit, so the venv re-installs.
+$(SERVER_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	touch $(STAMP)
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps -e .
+	touch $(SERVER_STAMP)
 
-venv: $(STAMP)
+$(DEV_STAMP): $(SERVER_STAMP) requirements-dev.lock
+	$(PIP) -r requirements.lock -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
+venv: $(SERVER_STAMP)
+
+venv-dev: $(DEV_STAMP)
+
+# Re-generate both locks from pyproject.toml, keeping every pin that still fits; UPGRADE=1
+# moves every package to its newest allowed release. The dev lock is constrained by the server
+# lock, so the two never disagree on a shared package.
+LOCK_FLAGS := --universal --python-version 3.11 --quiet --custom-compile-command "make lock" \
+              $(if $(UPGRADE),--upgrade)
+lock: $(DEV_STAMP)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev -c requirements.lock $(LOCK_FLAGS) \
+	    -o requirements-dev.lock
 
 migrate: venv
 	mkdir -p var
@@ -30,21 +50,21 @@ run: demo
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-lint: venv
+lint: venv-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
 # The whole suite on SQLite, then on PostgreSQL when reachable (REQUIRE_POSTGRES=1: must be).
-test: venv lint
+test: venv-dev lint
 	$(BIN)/python scripts/run_tests.py
 
-test-sqlite: venv
+test-sqlite: venv-dev
 	$(BIN)/python scripts/run_tests.py --only sqlite
 
-test-postgres: venv
+test-postgres: venv-dev
 	REQUIRE_POSTGRES=1 $(BIN)/python scripts/run_tests.py --only postgres
 
-bench: venv
+bench: venv-dev
 	$(BIN)/python benchmarks/simulation.py
 
 clean:

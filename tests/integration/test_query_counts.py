@@ -19,8 +19,9 @@ Where each statement comes from (SQLite):
   event; release.
 - ``do_randomize`` (permuted blocks) 17: the participant lookup; savepoint; memberships; the
   participant locked; an existing allocation; consent and withdrawals; the active list; the
-  slot locked; the slot taken and its history row (with the actor); the allocation and its history row; the chain's last event and
-  the new event; the slots left in the stratum; release.
+  slot locked; the slot taken and its history row (with the actor); the allocation and its
+  history row; the chain's last event and the new event; the slots left in the stratum;
+  release.
 - ``do_randomize`` (minimization) 14: as above with the earlier allocations read in one query
   instead of a slot locked, taken and counted.
 """

@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from combat_norse.protocol.jsoninput import JsonInputError, loads_strict, shown
-
 EXIT_OK = 0
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
@@ -115,6 +113,9 @@ def read_json_source(path: str) -> Any:
     UTF-8 from a file and from stdin alike; a key that appears twice in one object is bad input
     (Python's ``json`` would keep the last one). See :mod:`combat_norse.protocol.jsoninput`.
     """
+    # imported here: commands that read no file (``sites``) start without the protocol package
+    from combat_norse.protocol.jsoninput import JsonInputError, loads_strict, shown
+
     try:
         raw: bytes | str
         if path == "-":
@@ -152,12 +153,62 @@ def warn(message: str) -> None:
 def setup_django() -> None:
     """Configure Django for a database-backed command (called inside handlers, never at
     import, so the pure commands start without it)."""
+    import gc
     import os
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "combat_norse.config.settings")
     import django
+    from django.apps import apps
 
-    django.setup()
+    if apps.ready:  # already set up in this process (tests calling main() in-process)
+        django.setup()
+        return
+    # The set-up imports ~600 modules and builds every model class: objects that live as long
+    # as the process. The cyclic garbage collector would scan them again and again and find
+    # nothing (about a sixth of the start-up's CPU), so it pauses for the set-up, and
+    # gc.freeze() then moves what the set-up made out of the collector's view.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        django.setup()
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+NOT_SET_UP = "error: database not set up: run make migrate (or make run) first"
+NOT_UP_TO_DATE = "error: database not up to date: run make migrate first"
+
+# PostgreSQL SQLSTATEs: undefined table / column; database does not exist; bad credentials.
+_PG_UNDEFINED_TABLE, _PG_UNDEFINED_COLUMN = "42P01", "42703"
+_PG_CANNOT_CONNECT = ("3D000", "28000", "28P01")
+
+
+def database_error_line(exc: BaseException) -> str | None:
+    """One stderr line for a database that was never migrated, is behind its migrations, or
+    cannot be reached; ``None`` for any other exception (which keeps its traceback).
+
+    Only looks at Django's exception classes when Django is already imported, so the pure
+    commands never import it.
+    """
+    db = sys.modules.get("django.db")
+    if db is None or not isinstance(exc, db.OperationalError | db.ProgrammingError):
+        return None
+    text = str(exc).strip()
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if sqlstate == _PG_UNDEFINED_TABLE or text.startswith("no such table"):
+        return NOT_SET_UP
+    if sqlstate == _PG_UNDEFINED_COLUMN or text.startswith("no such column"):
+        return NOT_UP_TO_DATE
+    connect_failed = (
+        text.startswith(("connection failed", "unable to open database file"))
+        or sqlstate in _PG_CANNOT_CONNECT
+    )
+    if isinstance(exc, db.OperationalError) and connect_failed:
+        first = text.splitlines()[0][:300] if text else type(exc).__name__
+        return f"error: database unavailable (DATABASE_URL): {first}"
+    return None
 
 
 def active_user(username: str, option: str = "as") -> Any:

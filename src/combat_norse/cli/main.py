@@ -4,6 +4,11 @@ Each command lives in a module of this package that exposes ``register(subparser
 handler it sets as ``func`` receives the parsed arguments and returns the exit status. Pure
 commands (screen, dose, schedule, power) never import Django; trial-operation commands set
 Django up inside their handler.
+
+Start-up time matters (a database command is mostly Django's own set-up), so only the module
+that registers the command being run is imported: ``COMMAND_MODULES`` names each module's
+commands. An unknown or unlisted command, or ``--help``, imports them all (slower, never
+wrong); a test keeps the lists equal to what the modules register.
 """
 
 from __future__ import annotations
@@ -14,15 +19,19 @@ import sys
 from collections.abc import Sequence
 
 from combat_norse.audit.context import operating, os_operator
-from combat_norse.cli.common import EXIT_BAD_INPUT, CliError
+from combat_norse.cli.common import EXIT_BAD_INPUT, CliError, database_error_line
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "combat_norse.cli.protocol_cmds",
-    "combat_norse.cli.power",
-    "combat_norse.cli.trial_cmds",
-    "combat_norse.cli.user_cmds",
-    "combat_norse.cli.audit_cmds",
-)
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "combat_norse.cli.protocol_cmds": ("screen", "example", "dose", "schedule"),
+    "combat_norse.cli.power": ("power",),
+    "combat_norse.cli.trial_cmds": (
+        "sites", "screening", "consent", "enroll", "participant", "assessor", "withdraw",
+        "end-follow-up", "clocks", "randomization", "randomize", "allocation", "unmask",
+        "unmasking",
+    ),
+    "combat_norse.cli.user_cmds": ("user",),
+    "combat_norse.cli.audit_cmds": ("audit",),
+}  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,10 +42,18 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _modules_for(argv: Sequence[str] | None) -> list[str]:
+    """The command modules to import: the one that registers ``argv``'s command, else all."""
+    command = argv[0] if argv else None
+    owners = [module for module, names in COMMAND_MODULES.items() if command in names]
+    return owners or list(COMMAND_MODULES)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv`` (only its command's module), or for every command (``None``)."""
     parser = _Parser(prog="combat-norse", description="COMBAT-NORSE trial platform")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -60,9 +77,10 @@ def _check_text(argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    _check_text(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    _check_text(given)
+    parser = build_parser(given)
+    args = parser.parse_args(given)
     # The command line is the server operators' tool: every event it writes names the
     # operating-system user who ran it (the actor itself when there is no --as).
     with operating(os_operator()):
@@ -71,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except CliError as exc:
             sys.stderr.write(exc.line() + "\n")
             return exc.exit_status
+        except Exception as exc:
+            line = database_error_line(exc)
+            if line is None:
+                raise
+            sys.stderr.write(line + "\n")
+            return EXIT_BAD_INPUT
     return status
 
 
