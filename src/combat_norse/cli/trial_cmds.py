@@ -187,15 +187,12 @@ def cmd_randomization_setup(args: argparse.Namespace) -> int:
 
 def cmd_randomization_extend(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import active_list, check_statistician, do_extend_list
+    from combat_norse.allocation.actions import access_active_list, do_extend_list
     from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
-    with translate_errors():
-        check_statistician(actor, AuditAction.LIST_EXTEND)  # before saying anything about the lists
-    rlist = active_list(args.environment)
-    if rlist is None:
-        raise BadInput("environment: no active list")
+    with translate_errors():  # the statistician gate first: nobody else learns of lists
+        rlist = access_active_list(actor, AuditAction.LIST_EXTEND, args.environment)
     with translate_errors():
         added = do_extend_list(
             actor, rlist, stratum=args.stratum, n_blocks=args.blocks, reason=args.reason
@@ -216,15 +213,12 @@ def cmd_randomization_balance(args: argparse.Namespace) -> int:
 
 def cmd_randomization_verify(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import active_list, check_statistician, verify_stored_list
+    from combat_norse.allocation.actions import access_active_list, verify_stored_list
     from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
-    with translate_errors():
-        check_statistician(actor, AuditAction.LIST_VERIFY)  # before saying anything about the lists
-    rlist = active_list(args.environment)
-    if rlist is None:
-        raise BadInput("environment: no active list")
+    with translate_errors():  # the statistician gate first: nobody else learns of lists
+        rlist = access_active_list(actor, AuditAction.LIST_VERIFY, args.environment)
     with translate_errors():
         problems = verify_stored_list(actor, rlist)
     emit_json({"list_id": rlist.pk, "ok": not problems, "problems": problems[:100]})
@@ -233,15 +227,12 @@ def cmd_randomization_verify(args: argparse.Namespace) -> int:
 
 def cmd_randomization_export(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import active_list, check_statistician, export_list
+    from combat_norse.allocation.actions import access_active_list, export_list
     from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
-    with translate_errors():
-        check_statistician(actor, AuditAction.LIST_EXPORT)
-    rlist = active_list(args.environment)
-    if rlist is None:
-        raise BadInput("environment: no active list")
+    with translate_errors():  # the statistician gate first: nobody else learns of lists
+        rlist = access_active_list(actor, AuditAction.LIST_EXPORT, args.environment)
     with translate_errors():
         emit_json(export_list(actor, rlist))
     return 0
@@ -434,15 +425,12 @@ def cmd_assessor_assign(args: argparse.Namespace) -> int:
 
 def cmd_randomization_retire(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.allocation.actions import active_list, check_statistician, do_retire_list
+    from combat_norse.allocation.actions import access_active_list, do_retire_list
     from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
-    with translate_errors():
-        check_statistician(actor, AuditAction.LIST_RETIRE)  # before saying anything of lists
-    rlist = active_list(args.environment)
-    if rlist is None:
-        raise BadInput("environment: no active list")
+    with translate_errors():  # the statistician gate first: nobody else learns of lists
+        rlist = access_active_list(actor, AuditAction.LIST_RETIRE, args.environment)
     with translate_errors():
         rlist = do_retire_list(actor, rlist, reason=args.reason)
     emit_json({"list_id": rlist.pk, "environment": rlist.environment, "active": rlist.active})

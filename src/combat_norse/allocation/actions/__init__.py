@@ -7,15 +7,18 @@
 The arm is read through :func:`combat_norse.allocation.access.access_allocation`.
 """
 
-from combat_norse.allocation.access import access_allocation
+from combat_norse.allocation.access import (
+    access_active_list,
+    access_allocation,
+    check_statistician,
+    require_statistician,
+)
 from combat_norse.allocation.actions.common import (
     PRODUCTION_SEED_BITS,
     STATISTICIAN_ROLES,
     active_list,
-    check_statistician,
     current_environment,
     random_seed,
-    require_statistician,
 )
 from combat_norse.allocation.actions.lists import (
     do_extend_list,
@@ -42,6 +45,7 @@ __all__ = [
     "BadRequest",
     "ListExhausted",
     "Refused",
+    "access_active_list",
     "access_allocation",
     "active_list",
     "balance_report",

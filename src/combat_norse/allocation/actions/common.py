@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-from django.contrib.auth.models import User
 from django.utils.crypto import salted_hmac
 
 from combat_norse.allocation.models import RandomizationList
-from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.conf import trial_settings
-from combat_norse.core.errors import Reason
-from combat_norse.core.refusals import read_refusals_audited
-from combat_norse.sites.access import AccessDenied, Scope, scope_for
 from combat_norse.sites.roles import Role
 
 STATISTICIAN_ROLES = frozenset({Role.STATISTICIAN})
@@ -22,23 +17,6 @@ DEFAULT_BLOCKS_PER_STRATUM = 60  # about 180 slots per stratum; the alert asks f
 #: public, so a list is concealed only by its seed: 2^128 seeds cannot be tried one by one
 #: against the codes and arms that sites see.
 PRODUCTION_SEED_BITS = 128
-
-
-def require_statistician(actor: User | Scope) -> Scope:
-    """The unblinded statistician, and only while no other role masks the user (a statistician
-    who is also an outcome assessor or a sponsor viewer must not read lists or arms)."""
-    scope = actor if isinstance(actor, Scope) else scope_for(actor)
-    if Role.STATISTICIAN not in scope.central_roles:
-        raise AccessDenied(Reason.ROLE, "needs statistician")
-    if scope.masked_anywhere:
-        raise AccessDenied(Reason.MASKED, "the statistician also holds a masked role")
-    return scope
-
-
-def check_statistician(actor: User, action: AuditAction) -> Scope:
-    """The statistician-only gate for reads (verify, export, balance); a refusal is audited."""
-    with read_refusals_audited(actor, action):
-        return require_statistician(actor)
 
 
 def seed_digest(seed: int) -> str:

@@ -10,13 +10,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from combat_norse.allocation.access import check_statistician, require_statistician
 from combat_norse.allocation.actions.common import (
     DEFAULT_BLOCKS_PER_STRATUM,
     PRODUCTION_SEED_BITS,
-    check_statistician,
     current_environment,
     random_seed,
-    require_statistician,
     seed_digest,
 )
 from combat_norse.allocation.models import (

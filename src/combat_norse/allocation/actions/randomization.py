@@ -33,7 +33,8 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from combat_norse.allocation.actions.common import active_list, require_statistician
+from combat_norse.allocation.access import require_statistician
+from combat_norse.allocation.actions.common import active_list
 from combat_norse.allocation.models import (
     Allocation,
     Design,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from combat_norse.allocation.actions.common import check_statistician
+from combat_norse.allocation.access import check_statistician
 from combat_norse.allocation.models import Allocation
 from combat_norse.audit.vocabulary import AuditAction
 
