@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from combat_norse.allocation.access import access_allocation
 from combat_norse.allocation.models import Allocation, RandomizationList
 from combat_norse.core.errors import Reason
 from combat_norse.participants.access import may_see_arm
+from combat_norse.participants.models import Unmasking
 from combat_norse.sites.access import AccessDenied, Scope
 
 
@@ -32,3 +34,40 @@ def present_list_setup(rlist: RandomizationList) -> dict[str, Any]:
         "seed": str(rlist.seed),
         "algorithm_version": rlist.algorithm_version,
     }
+
+
+def present_deliberate_unmasking(unmasking: Unmasking, scope: Scope) -> dict[str, Any]:
+    """What ``unmask`` prints: the arm, read through the same rule as every reader's (the
+    deliberate unmasking just recorded is what lets this reader see it)."""
+    allocation = access_allocation(scope, unmasking.participant)
+    return {
+        "study_id": unmasking.participant.study_id,
+        "unmasking_id": unmasking.pk,
+        "arm": allocation.arm if allocation is not None else None,
+    }
+
+
+def present_allocation_error(allocation: Allocation, scope: Scope) -> dict[str, Any]:
+    """What ``allocation mark-error`` prints (statistician)."""
+    if not may_see_arm(scope, allocation.participant):
+        raise AccessDenied(Reason.MASKED)
+    return {
+        "study_id": allocation.participant.study_id,
+        "in_error": allocation.in_error,
+        "reason": allocation.error_reason,
+    }
+
+
+def present_list_state(rlist: RandomizationList) -> dict[str, Any]:
+    """A list's identity and state (``randomization retire``; statistician only)."""
+    return {"list_id": rlist.pk, "environment": rlist.environment, "active": rlist.active}
+
+
+def present_list_check(rlist: RandomizationList, problems: list[str]) -> dict[str, Any]:
+    """What ``randomization verify`` prints: the first 100 differences from the seed."""
+    return {"list_id": rlist.pk, "ok": not problems, "problems": problems[:100]}
+
+
+def present_list_extension(rlist: RandomizationList, stratum: str, added: int) -> dict[str, Any]:
+    """What ``randomization extend`` prints."""
+    return {"list_id": rlist.pk, "stratum": stratum, "slots_added": added}

@@ -86,32 +86,27 @@ def cmd_screening_update(args: argparse.Namespace) -> int:
 def cmd_screening_not_enrolled(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.participants.actions import do_record_not_enrolled
+    from combat_norse.participants.presenters import present_not_enrolled
+    from combat_norse.sites.access import scope_for
 
     actor = _user(args.as_user)
     with translate_errors():
         entry = do_record_not_enrolled(actor, args.screening_id, args.reason)
-    emit_json(
-        {"screening_id": entry.screening_id, "reason_not_enrolled": entry.reason_not_enrolled}
-    )
+    emit_json(present_not_enrolled(entry, scope_for(actor)))
     return 0
 
 
 def cmd_end_follow_up(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.participants.actions import do_end_follow_up
+    from combat_norse.participants.presenters import present_follow_up_end
 
     actor = _user(args.as_user)
     with translate_errors():
         participant = do_end_follow_up(
             actor, args.study_id, status=args.status, reason=args.reason
         )
-    emit_json(
-        {
-            "study_id": participant.study_id,
-            "status": participant.status,
-            "ended_at": participant.ended_at.isoformat() if participant.ended_at else None,
-        }
-    )
+    emit_json(present_follow_up_end(participant))
     return 0
 
 
@@ -152,17 +147,12 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 def cmd_withdraw(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.participants.actions import do_withdraw
+    from combat_norse.participants.presenters import present_withdrawal
 
     actor = _user(args.as_user)
     with translate_errors():
         w = do_withdraw(actor, args.study_id, scope=args.scope, reason=args.reason)
-    emit_json(
-        {
-            "study_id": w.participant.study_id,
-            "scope": w.scope,
-            "effective_at": w.effective_at.isoformat(),
-        }
-    )
+    emit_json(present_withdrawal(w))
     return 0
 
 
@@ -188,6 +178,7 @@ def cmd_randomization_setup(args: argparse.Namespace) -> int:
 def cmd_randomization_extend(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import access_active_list, do_extend_list
+    from combat_norse.allocation.presenters import present_list_extension
     from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
@@ -197,7 +188,7 @@ def cmd_randomization_extend(args: argparse.Namespace) -> int:
         added = do_extend_list(
             actor, rlist, stratum=args.stratum, n_blocks=args.blocks, reason=args.reason
         )
-    emit_json({"list_id": rlist.pk, "stratum": args.stratum, "slots_added": added})
+    emit_json(present_list_extension(rlist, args.stratum, added))
     return 0
 
 
@@ -214,6 +205,7 @@ def cmd_randomization_balance(args: argparse.Namespace) -> int:
 def cmd_randomization_verify(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import access_active_list, verify_stored_list
+    from combat_norse.allocation.presenters import present_list_check
     from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
@@ -221,7 +213,7 @@ def cmd_randomization_verify(args: argparse.Namespace) -> int:
         rlist = access_active_list(actor, AuditAction.LIST_VERIFY, args.environment)
     with translate_errors():
         problems = verify_stored_list(actor, rlist)
-    emit_json({"list_id": rlist.pk, "ok": not problems, "problems": problems[:100]})
+    emit_json(present_list_check(rlist, problems))
     return 0 if not problems else 1
 
 
@@ -254,6 +246,8 @@ def cmd_randomize(args: argparse.Namespace) -> int:
 def cmd_mark_error(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import do_mark_allocation_error
+    from combat_norse.allocation.presenters import present_allocation_error
+    from combat_norse.sites.access import scope_for
 
     actor = _user(args.as_user)
     password = _password(args)
@@ -261,46 +255,34 @@ def cmd_mark_error(args: argparse.Namespace) -> int:
         allocation = do_mark_allocation_error(
             actor, args.study_id, reason=args.reason, password=password
         )
-    emit_json(
-        {
-            "study_id": allocation.participant.study_id,
-            "in_error": allocation.in_error,
-            "reason": allocation.error_reason,
-        }
-    )
+    emit_json(present_allocation_error(allocation, scope_for(actor)))
     return 0
 
 
 def cmd_unmask(args: argparse.Namespace) -> int:
     setup_django()
+    from combat_norse.allocation.presenters import present_deliberate_unmasking
     from combat_norse.participants.actions import do_unmask
+    from combat_norse.sites.access import scope_for
 
     actor = _user(args.as_user)
     password = _password(args)
     with translate_errors():
-        unmasking, arm = do_unmask(actor, args.study_id, reason=args.reason, password=password)
-    emit_json(
-        {"study_id": unmasking.participant.study_id, "unmasking_id": unmasking.pk, "arm": arm}
-    )
+        unmasking, _arm = do_unmask(actor, args.study_id, reason=args.reason, password=password)
+        emit_json(present_deliberate_unmasking(unmasking, scope_for(actor)))
     return 0
 
 
 def cmd_unmasking_record(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.participants.actions import do_record_assessor_unmasked
+    from combat_norse.participants.presenters import present_unmasking_record
 
     actor = _user(args.as_user)
     assessor = _user(args.assessor, "assessor")
     with translate_errors():
         u = do_record_assessor_unmasked(actor, args.study_id, assessor, how=args.how)
-    emit_json(
-        {
-            "unmasking_id": u.pk,
-            "study_id": u.participant.study_id,
-            "assessor": assessor.username,
-            "kind": u.kind,
-        }
-    )
+    emit_json(present_unmasking_record(u))
     return 0
 
 
@@ -397,16 +379,14 @@ def cmd_correct_onset(args: argparse.Namespace) -> int:
     se_onset = _aware_datetime("se_onset", args.se_onset)
     setup_django()
     from combat_norse.participants.actions import do_correct_onset
+    from combat_norse.participants.presenters import present_onset_correction
 
     actor = _user(args.as_user)
     with translate_errors():
         participant, discrepancies = do_correct_onset(
             actor, args.study_id, se_onset=se_onset, reason=args.reason
         )
-    out: dict[str, Any] = {"study_id": participant.study_id, "se_onset": se_onset.isoformat()}
-    if discrepancies:  # cohort and stratum are kept; what the new onset would change is listed
-        out["discrepancies"] = discrepancies
-    emit_json(out)
+    emit_json(present_onset_correction(participant, se_onset, discrepancies))
     return 0
 
 
@@ -426,6 +406,7 @@ def cmd_assessor_assign(args: argparse.Namespace) -> int:
 def cmd_randomization_retire(args: argparse.Namespace) -> int:
     setup_django()
     from combat_norse.allocation.actions import access_active_list, do_retire_list
+    from combat_norse.allocation.presenters import present_list_state
     from combat_norse.audit.vocabulary import AuditAction
 
     actor = _user(args.as_user)
@@ -433,7 +414,7 @@ def cmd_randomization_retire(args: argparse.Namespace) -> int:
         rlist = access_active_list(actor, AuditAction.LIST_RETIRE, args.environment)
     with translate_errors():
         rlist = do_retire_list(actor, rlist, reason=args.reason)
-    emit_json({"list_id": rlist.pk, "environment": rlist.environment, "active": rlist.active})
+    emit_json(present_list_state(rlist))
     return 0
 
 

@@ -41,6 +41,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         (password,) = _stdin_lines(1, "the one-time password on one line")
     setup_django()
     from combat_norse.accounts.actions import do_add_user
+    from combat_norse.accounts.presenters import present_new_user
 
     with translate_errors():
         created = do_add_user(args.name, args.role, args.site or (), password=password)
@@ -51,9 +52,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         )
     elif created.one_time_password is None:
         sys.stderr.write(f"{created.user.username} existed; role added, password unchanged\n")
-    emit_json(
-        {"username": created.user.username, "role": created.role, "sites": list(created.sites)}
-    )
+    emit_json(present_new_user(created))
     return 0
 
 
@@ -64,11 +63,12 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     current, new = _stdin_lines(2, "the current password and the new one on two lines")
     setup_django()
     from combat_norse.accounts.actions import do_change_password
+    from combat_norse.accounts.presenters import present_password_changed
 
     user = active_user(args.username, "username")
     with translate_errors():
         do_change_password(user, current, new)
-    emit_json({"username": user.username, "changed": True})
+    emit_json(present_password_changed(user))
     return 0
 
 

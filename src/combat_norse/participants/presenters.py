@@ -14,6 +14,8 @@ from combat_norse.participants.models import (
     Consent,
     Participant,
     ScreeningEntry,
+    Unmasking,
+    Withdrawal,
 )
 from combat_norse.sites.access import Scope
 
@@ -111,3 +113,54 @@ def present_assignment(assignment: AssessorAssignment) -> dict[str, Any]:
         "study_id": assignment.participant.study_id,
         "assessor": assignment.assessor.get_username(),
     }
+
+
+def present_not_enrolled(entry: ScreeningEntry, scope: Scope) -> dict[str, Any]:
+    """What ``screening not-enrolled`` prints (the reason is free text: masked if it names a
+    drug and the reader is masked)."""
+    shown = redact_values(
+        ScreeningEntry,
+        {"reason_not_enrolled": entry.reason_not_enrolled},
+        masked=scope.is_masked_at(entry.site_id),
+    ) or {}
+    return {"screening_id": entry.screening_id, "reason_not_enrolled": shown["reason_not_enrolled"]}
+
+
+def present_follow_up_end(participant: Participant) -> dict[str, Any]:
+    """What ``end-follow-up`` prints."""
+    return {
+        "study_id": participant.study_id,
+        "status": participant.status,
+        "ended_at": _iso(participant.ended_at),
+    }
+
+
+def present_withdrawal(withdrawal: Withdrawal) -> dict[str, Any]:
+    """What ``withdraw`` prints (the reason is not echoed)."""
+    return {
+        "study_id": withdrawal.participant.study_id,
+        "scope": withdrawal.scope,
+        "effective_at": _iso(withdrawal.effective_at),
+    }
+
+
+def present_unmasking_record(unmasking: Unmasking) -> dict[str, Any]:
+    """What ``unmasking record`` prints (never the arm: the record says that it became known,
+    not what it is)."""
+    return {
+        "unmasking_id": unmasking.pk,
+        "study_id": unmasking.participant.study_id,
+        "assessor": unmasking.user.get_username(),
+        "kind": unmasking.kind,
+    }
+
+
+def present_onset_correction(
+    participant: Participant, se_onset: Any, discrepancies: dict[str, list[Any]]
+) -> dict[str, Any]:
+    """What ``participant correct-onset`` prints (§14), plus ``discrepancies`` when the
+    corrected onset would have given another stratum or study day (cohort and stratum kept)."""
+    out: dict[str, Any] = {"study_id": participant.study_id, "se_onset": se_onset.isoformat()}
+    if discrepancies:
+        out["discrepancies"] = discrepancies
+    return out
