@@ -6,7 +6,7 @@ Run (one run prints everything; a few seconds plus ~0.1 s per statsmodels fit)::
 
 What is compared
 ----------------
-``--batch`` trials of the default design (PROTOCOL.md §9: N 438, control mRS 0..6
+``--batch`` trials of the default design (§9: N 438, control mRS 0..6
 0.10/0.15/0.15/0.15/0.15/0.10/0.20, common OR 1.6, 1:1 permuted blocks within age group x
 onset window, 5 % drop-out) are simulated once. The first ``--sm-trials`` of them are fitted
 one by one by statsmodels ``OrderedModel(y, X, distr="logit").fit(method="bfgs")`` on the

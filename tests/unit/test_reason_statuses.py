@@ -1,5 +1,5 @@
 """Every refusal reason has one exit status (command line) and one HTTP status (pages, API), and
-the faces translate the shared errors alike (PROTOCOL.md §13, issue 13). No database."""
+the faces translate the shared errors alike (§13, issue 13). No database."""
 
 from __future__ import annotations
 

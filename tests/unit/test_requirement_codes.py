@@ -1,4 +1,4 @@
-"""Requirement codes: PROTOCOL.md §14 (data capture) is a registered code; others are not."""
+"""Requirement codes: §14 (data capture) is a registered code; others are not."""
 
 import pytest
 

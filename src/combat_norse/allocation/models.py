@@ -1,4 +1,4 @@
-"""Randomization lists, their slots, allocations and list alerts (PROTOCOL.md §6, §11).
+"""Randomization lists, their slots, allocations and list alerts (§6, §11).
 
 Concealment: list rows and the design's parameters reach only the statistician (``access``);
 allocations are arm-revealing records that masked roles never receive.

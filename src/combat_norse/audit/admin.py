@@ -1,6 +1,6 @@
 """The audit trail in the admin: read-only (no add, change or delete, not even for superusers),
 and limited to system events (users, memberships, sign-in). The system administrator sees no
-participant data (PROTOCOL.md §11): events about participants, screenings, consents and
+participant data (§11): events about participants, screenings, consents and
 allocations (which may name the arm) are only in `combat-norse audit export`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit trail (DESIGN.md principle 5; PROTOCOL.md §13).
+"""The append-only, hash-chained audit trail (DESIGN.md principle 5; §13).
 
 Events are created only by :func:`combat_norse.audit.api.record_event`. Through the ORM an event
 can be neither changed nor removed: ``save()`` of an existing row, ``delete()``, and the

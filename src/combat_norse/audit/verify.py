@@ -1,4 +1,4 @@
-"""Verification of the chain (``combat-norse audit verify``, PROTOCOL.md §13).
+"""Verification of the chain (``combat-norse audit verify``, §13).
 
 The events are read in ``seq`` order with a streaming iterator (``chunk_size`` rows at a time;
 on PostgreSQL a server-side cursor), never the whole table at once. The first event that fails

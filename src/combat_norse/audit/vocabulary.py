@@ -2,7 +2,7 @@
 
 Every event's ``action`` is a member of :class:`AuditAction`; ``record_event`` refuses any other
 value, so a new kind of change is added here first, with one line saying what it records. An
-attempt refused by a rule or a permission is recorded as ``<verb>_refused`` (PROTOCOL.md §13):
+attempt refused by a rule or a permission is recorded as ``<verb>_refused`` (§13):
 it changed nothing but the trail.
 """
 

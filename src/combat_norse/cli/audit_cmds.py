@@ -1,4 +1,4 @@
-"""``combat-norse audit verify`` and ``combat-norse audit export`` (PROTOCOL.md §13).
+"""``combat-norse audit verify`` and ``combat-norse audit export`` (§13).
 
 ``verify`` prints ``{"ok": true, "events": N}`` (exit 0) or ``{"ok": false, "first_bad_event":
 SEQ, "reason": ...}`` (exit 1). ``export`` writes the trail as CSV, streamed, to ``--output``

@@ -1,4 +1,4 @@
-"""Shared plumbing for the ``combat-norse`` command line (PROTOCOL.md §13 exit statuses).
+"""Shared plumbing for the ``combat-norse`` command line (§13 exit statuses).
 
 Every command prints one JSON object (or list) on stdout. Failures raise one of the
 exceptions below; :func:`combat_norse.cli.main.main` turns them into one line on stderr and
@@ -46,7 +46,7 @@ class Refused(CliError):
 
 
 #: The one table from a refusal's reason code (combat_norse.core.errors.Reason) to the exit
-#: status (PROTOCOL.md §13: every refusal is 3). Bad input and unknown ids are 2.
+#: status (§13: every refusal is 3). Bad input and unknown ids are 2.
 EXIT_STATUS: dict[str, int] = {
     "other_site": EXIT_REFUSED,
     "role": EXIT_REFUSED,

@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
         "power",
         help=HELP,
         description=HELP + ". OR > 1 means the experimental arm shifts towards lower "
-        "(better) mRS (PROTOCOL.md §9).",
+        "(better) mRS (§9).",
     )
     p.add_argument("--odds-ratio", type=float, required=True, help="common odds ratio (> 0)")
     p.add_argument(

@@ -1,6 +1,6 @@
 """Pure protocol commands (no Django): ``screen``, ``dose`` and ``schedule``.
 
-* ``combat-norse screen FILE.json`` (``-`` = stdin) prints the PROTOCOL.md §5 object;
+* ``combat-norse screen FILE.json`` (``-`` = stdin) prints the §5 object;
 * ``combat-norse dose --drug anakinra|tocilizumab --weight-kg W`` prints the §7 object;
 * ``combat-norse schedule --se-onset YYYY-MM-DD [--years N]`` prints the §8 list.
 
@@ -115,7 +115,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``screen``, ``dose`` and ``schedule`` to the ``combat-norse`` subcommands."""
-    p = sub.add_parser("screen", help="evaluate a screening record (PROTOCOL.md §5)")
+    p = sub.add_parser("screen", help="evaluate a screening record (§5)")
     p.add_argument("file", metavar="FILE", help="screening record JSON file, or - for stdin")
     p.set_defaults(func=cmd_screen)
 
@@ -129,12 +129,12 @@ def register(sub: Any) -> None:
     e.add_argument("--onset-hours-ago", default="30", help="hours since SE onset (default 30)")
     e.add_argument("--timezone", default="America/New_York", help="the site's IANA zone (YNH's)")
     e.set_defaults(func=cmd_example_record)
-    p = sub.add_parser("dose", help="suggested dose of a study drug (PROTOCOL.md §7)")
+    p = sub.add_parser("dose", help="suggested dose of a study drug (§7)")
     p.add_argument("--drug", required=True, choices=[d.value for d in Drug])
     p.add_argument("--weight-kg", required=True, metavar="W", help="actual body weight, kg")
     p.set_defaults(func=cmd_dose)
 
-    p = sub.add_parser("schedule", help="windowed visit schedule (PROTOCOL.md §8)")
+    p = sub.add_parser("schedule", help="windowed visit schedule (§8)")
     p.add_argument("--se-onset", required=True, metavar="DATE", help="SE onset date, day 0")
     p.add_argument(
         "--years",

@@ -1,4 +1,4 @@
-"""Trial-operation commands of PROTOCOL.md §13 (Django-backed; set up lazily per call).
+"""Trial-operation commands of §13 (Django-backed; set up lazily per call).
 
 Participant operations take ``--as USERNAME`` and run with that user's memberships; they are
 audited as theirs. Exit status 0 done, 2 bad input, 3 refused (``refused: ...``).
@@ -451,7 +451,7 @@ def _seed(value: str) -> int | str:
 def _register_participants(sub: Any) -> None:
     screening = sub.add_parser("screening", help="the screening log")
     ss = screening.add_subparsers(dest="screening_command", required=True)
-    p = ss.add_parser("add", help="screen a patient (PROTOCOL.md §3-§5)")
+    p = ss.add_parser("add", help="screen a patient (§3-§5)")
     p.add_argument("file", help="screening record JSON (- for stdin)")
     p.add_argument("--site", required=True)
     _as(p)

@@ -1,4 +1,4 @@
-"""User commands of PROTOCOL.md §13: ``user add`` and ``user password``.
+"""User commands of §13: ``user add`` and ``user password``.
 
 The local command line is the server operators' tool: these commands run without ``--as`` and
 are audited as the operating-system user who ran them (``os:<login>``, see

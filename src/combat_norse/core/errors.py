@@ -25,7 +25,7 @@ from django.core.exceptions import PermissionDenied
 
 
 class Reason(enum.StrEnum):
-    """Why an action or read was refused (PROTOCOL.md §13). The value is the stable code."""
+    """Why an action or read was refused (§13). The value is the stable code."""
 
     OTHER_SITE = "other_site"  # the record belongs to a site where the user holds no role
     ROLE = "role"  # a role at that site, but not one that may do this
@@ -108,7 +108,7 @@ class Refused(DomainError, PermissionDenied):
 
 
 def require_reason(reason: str, what: str = "this change") -> str:
-    """A state rule's demand for a reason (PROTOCOL.md §13, §14): blank is refused
+    """A state rule's demand for a reason (§13, §14): blank is refused
     ``reason required``; returns the stripped reason."""
     if not reason or not reason.strip():
         raise Refused(Reason.REASON_REQUIRED, f"give a reason for {what}")

@@ -1,4 +1,4 @@
-"""The one refusal-auditing wrapper every action and guarded read uses (PROTOCOL.md §13).
+"""The one refusal-auditing wrapper every action and guarded read uses (§13).
 
 A refusal writes nothing but the audit of the attempt::
 

@@ -3,7 +3,7 @@
 The trail holds every participant's events, so an export is for a central, unmasked role
 (COMBAT_NORSE_AUDIT_EXPORT_ROLES, default statistician and data manager). Events that reveal an
 arm or a list (``ARM_REVEALING_ACTIONS``) keep their values, and their hashes, only for the
-unblinded statistician: PROTOCOL.md §11 lets no one else infer the next arm.
+unblinded statistician: §11 lets no one else infer the next arm.
 """
 
 from __future__ import annotations

@@ -255,7 +255,7 @@ class Withdrawal(models.Model):
 
 
 class AssessorAssignment(models.Model):
-    """An outcome assessor sees only the participants assigned to them (PROTOCOL.md §11)."""
+    """An outcome assessor sees only the participants assigned to them (§11)."""
 
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="assessor_assignments"
@@ -326,7 +326,7 @@ class Unmasking(models.Model):
 
 
 class OutcomeAssessment(models.Model):
-    """One masked functional-scale score (PROTOCOL.md §9) with the assessor's masking status."""
+    """One masked functional-scale score (§9) with the assessor's masking status."""
 
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="outcomes")
     visit = models.CharField(max_length=24)

@@ -1,6 +1,6 @@
 """Presenters: one function per record, from the record and the READER's scope to the JSON a
 face prints (command line, pages, API, exports). Each applies masking through the record's
-``arm_revealing`` declaration (PROTOCOL.md §11), so no face decides what a masked reader sees.
+``arm_revealing`` declaration (§11), so no face decides what a masked reader sees.
 """
 
 from __future__ import annotations

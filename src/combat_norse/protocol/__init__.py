@@ -1,4 +1,4 @@
-"""The protocol rules of COMBAT-NORSE (PROTOCOL.md §2–§10), pure Python, no Django.
+"""The protocol rules of COMBAT-NORSE (§2–§10), pure Python, no Django.
 
 The names below are the public API that the Django apps, the API and the command line call.
 """

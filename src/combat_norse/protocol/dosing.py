@@ -1,4 +1,4 @@
-"""Suggested doses and dose deviations (PROTOCOL.md §7). Standard of care is followed.
+"""Suggested doses and dose deviations (§7). Standard of care is followed.
 
 * **Anakinra** IV, 10 mg/kg/day in 4 doses every 6 h, at most 400 mg/day:
   ``daily = min(10 × weight, 400)``, ``dose = daily / 4``.

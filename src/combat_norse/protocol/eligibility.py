@@ -1,4 +1,4 @@
-"""Eligibility criteria, cohort routing, strata and FIRES (PROTOCOL.md §2, §4, §5, §6).
+"""Eligibility criteria, cohort routing, strata and FIRES (§2, §4, §5, §6).
 
 :func:`evaluate` applies the 13 criteria of §4 to a :class:`ScreeningRecord` and routes it as
 §5 says. Each criterion is *met*, *failed* or *unknown*; it is unknown when a field it needs is
@@ -51,7 +51,7 @@ class CriterionStatus(StrEnum):
 
 
 class Decision(StrEnum):
-    """The routing decision of PROTOCOL.md §5."""
+    """The routing decision of §5."""
 
     NOT_ELIGIBLE = "not_eligible"
     INCOMPLETE = "incomplete"
@@ -71,7 +71,7 @@ class OnsetWindow(StrEnum):
 
 @dataclass(frozen=True)
 class Strata:
-    """The randomization stratum of PROTOCOL.md §6."""
+    """The randomization stratum of §6."""
 
     age_group: AgeGroup
     onset_window: OnsetWindow
@@ -102,7 +102,7 @@ CRITERION_FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "E8": ("gi_perforation_risk",),
     }
 )
-"""The record fields each criterion reads (PROTOCOL.md §4)."""
+"""The record fields each criterion reads (§4)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def local_date(moment: datetime, tz: str | ZoneInfo) -> date:
 def study_day(se_onset: datetime, at: datetime, tz: str | ZoneInfo) -> int:
     """Local calendar date of ``at`` minus local calendar date of ``se_onset`` in ``tz``.
 
-    Day 0 is the onset date (PROTOCOL.md §4, I5). Both datetimes must be timezone-aware.
+    Day 0 is the onset date (§4, I5). Both datetimes must be timezone-aware.
     """
     return (local_date(at, tz) - local_date(se_onset, tz)).days
 
@@ -290,7 +290,7 @@ RULES: Final[Mapping[str, _Rule]] = MappingProxyType(
         "E8": lambda r, p: _flag(r, "gi_perforation_risk", fails_when=True),
     }
 )
-"""Criterion code → rule, in the order of PROTOCOL.md §4 (``requirements.CRITERIA``)."""
+"""Criterion code → rule, in the order of §4 (``requirements.CRITERIA``)."""
 
 
 def evaluate_criteria(
@@ -345,7 +345,7 @@ class ScreeningResult:
     rules_version: str = RULES_VERSION
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly the keys of PROTOCOL.md §5, in its order."""
+        """Exactly the keys of §5, in its order."""
         return {
             "decision": self.decision.value,
             "failed": list(self.failed),
@@ -373,7 +373,7 @@ def _fires(record: ScreeningRecord, i3: CriterionStatus, params: ProtocolParamet
 
 
 def evaluate(record: ScreeningRecord, params: ProtocolParameters = DEFAULT) -> ScreeningResult:
-    """Apply PROTOCOL.md §4 and route per §5; see the module docstring for the conventions."""
+    """Apply §4 and route per §5; see the module docstring for the conventions."""
     outcomes = evaluate_criteria(record, params)
     statuses = {code: outcome.status for code, outcome in outcomes.items()}
     decision = route(statuses, params)

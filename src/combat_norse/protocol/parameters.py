@@ -1,6 +1,6 @@
-"""Every number of PROTOCOL.md that the coordinating centre may change, in one place.
+"""Every number of the protocol (docs/) that the coordinating centre may change, in one place.
 
-The registration fixes some rules ([R] in PROTOCOL.md); where it is silent the project's
+The registration fixes some rules ([R] in the protocol (docs/)); where it is silent the project's
 working interpretation ([P]) is used. Both live here as fields of the frozen
 :class:`ProtocolParameters`, whose module-level :data:`DEFAULT` instance every rule function
 takes as its default ``params`` argument. To change a rule, build a new instance
@@ -30,11 +30,11 @@ RULES_VERSION: Final = "1.0"
 """Version of the rule set below; stored with each screening decision."""
 
 FIRES_ANCHOR_FIELD: Final = "se_onset"
-"""The record field used as the onset of RSE for the FIRES window (PROTOCOL.md §2)."""
+"""The record field used as the onset of RSE for the FIRES window (§2)."""
 
 
 class VisitKind(StrEnum):
-    """How a visit of PROTOCOL.md §8 is placed in time."""
+    """How a visit of §8 is placed in time."""
 
     ENROLLMENT = "enrollment"  # at enrollment (baseline)
     DAILY = "daily"  # every day of a period (inpatient)
@@ -45,7 +45,7 @@ class VisitKind(StrEnum):
 
 @dataclass(frozen=True)
 class VisitDefinition:
-    """One row of the visit table of PROTOCOL.md §8.
+    """One row of the visit table of §8.
 
     ``target_day`` and ``window_days`` are set only for windowed visits; the day count is from
     the SE onset date (day 0). ``annual_N`` visits are generated from
@@ -113,7 +113,7 @@ ANNUAL_VISIT_CONTENT: Final = (
 
 @dataclass(frozen=True)
 class ProtocolParameters:
-    """The protocol's numbers (PROTOCOL.md §4–§10). Field comments name the source section.
+    """The protocol's numbers (§4–§10). Field comments name the source section.
 
     ``rules_version`` travels with the numbers: a rule set other than :data:`DEFAULT` should
     carry its own version, which :func:`~combat_norse.protocol.eligibility.evaluate` reports.
@@ -211,4 +211,4 @@ class ProtocolParameters:
 
 
 DEFAULT: Final = ProtocolParameters()
-"""The rule set of PROTOCOL.md as written (:data:`RULES_VERSION`)."""
+"""The rule set of the protocol (docs/) as written (:data:`RULES_VERSION`)."""

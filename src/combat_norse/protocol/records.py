@@ -1,4 +1,4 @@
-"""The screening record of PROTOCOL.md §3: parsing at the boundary, and back to JSON.
+"""The screening record of §3: parsing at the boundary, and back to JSON.
 
 :func:`parse_screening_record` turns a decoded JSON document into a frozen
 :class:`ScreeningRecord` or raises :class:`RecordError` naming the offending field. There is
@@ -80,7 +80,7 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class ScreeningRecord:
-    """One screening record (PROTOCOL.md §3); ``None`` = absent or null (not known).
+    """One screening record (§3); ``None`` = absent or null (not known).
 
     ``null_fields`` lists the fields that were present with an explicit ``null``; any other
     field whose value is ``None`` was absent. Built directly (not parsed), a ``None`` field is
@@ -428,13 +428,13 @@ def _convert_si_labs(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def parse_screening_record(data: object, params: ProtocolParameters = DEFAULT) -> ParsedRecord:
-    """Validate a decoded JSON document as a screening record (PROTOCOL.md §3, §5).
+    """Validate a decoded JSON document as a screening record (§3, §5).
 
     Raises :class:`RecordError` for the first problem found (fields in the §3 order, then the
     cross-field checks); a non-object document is reported on the field ``record``. Unknown
     extra fields give one warning each (sorted) and are otherwise ignored. ANC and platelets may
     be given in SI units instead (``anc_1e9_per_l``, ``platelets_1e9_per_l``, ×10⁹/L): they
-    are converted on entry, and the record holds cells/mm³ (PROTOCOL.md §3).
+    are converted on entry, and the record holds cells/mm³ (§3).
     """
     if not isinstance(data, Mapping):
         raise RecordError("record", f"expected a JSON object, got {_json_type(data)}")

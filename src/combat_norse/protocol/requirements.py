@@ -1,6 +1,6 @@
 """Requirement codes that tests cite with ``@pytest.mark.req(...)`` (DESIGN.md principle 12).
 
-A code is a criterion code of PROTOCOL.md §4, a PROTOCOL.md section (``§1`` … ``§14``), or an
+A code is a criterion code of §4, a protocol section (docs/) (``§1`` … ``§14``), or an
 issue number (``#2``) for a feature an issue asks for. The test suite refuses any other code,
 so a typo cannot silently detach a test from the requirement it proves.
 """

@@ -1,4 +1,4 @@
-"""Safety rules of PROTOCOL.md §10: CTCAE v5 grading, tocilizumab lab alerts, DRESS watch,
+"""Safety rules of §10: CTCAE v5 grading, tocilizumab lab alerts, DRESS watch,
 SAE seriousness criteria and the events expected in the disease.
 
 CTCAE v5 boundaries (counts in cells/mm³; a band "<1500–1000" means ``1000 <= x < 1500``):
@@ -10,7 +10,7 @@ CTCAE v5 boundaries (counts in cells/mm³; a band "<1500–1000" means ``1000 <=
   belongs to the lower grade: exactly 3 × ULN is G1, exactly 5 × ULN G2, exactly 20 × ULN G3.
   (This is the CTCAE grading for a normal baseline; grade 5 is death and has no lab value.)
 
-Tocilizumab alerts go to the clinician and never stop anything (PROTOCOL.md §10):
+Tocilizumab alerts go to the clinician and never stop anything (§10):
 
 * ALT or AST > 3 × ULN up to 5 × ULN inclusive → hold (until < 3 × ULN); > 5 × ULN →
   discontinue. Exactly 3 × ULN raises no alert.
@@ -179,7 +179,7 @@ def dress_watch(eosinophilia: bool, new_rash: bool, transaminase_rise: bool) -> 
 
 
 class SeriousnessCriterion(StrEnum):
-    """What makes an adverse event serious (PROTOCOL.md §10)."""
+    """What makes an adverse event serious (§10)."""
 
     DEATH = "death"
     LIFE_THREATENING = "life_threatening"

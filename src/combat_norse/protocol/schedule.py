@@ -1,4 +1,4 @@
-"""Visit schedule and safety-lab days (PROTOCOL.md §8).
+"""Visit schedule and safety-lab days (§8).
 
 Outcome visits are anchored to the SE onset date (day 0) so both cohorts line up: a windowed
 visit with target day ``t`` and window ``±w`` may happen on any date from ``onset + t − w`` to

@@ -1,7 +1,7 @@
-"""The 33 sites of the registration (PROTOCOL.md §12), with code, IANA time zone and region.
+"""The 33 sites of the registration (§12), with code, IANA time zone and region.
 
 Codes are the coordinating centre's three-letter site codes; study IDs start with them
-(``YNH-007``). Time zones are those of the hospital's city; regions follow PROTOCOL.md §6
+(``YNH-007``). Time zones are those of the hospital's city; regions follow §6
 (North America / Europe / Asia) and feed minimization.
 """
 

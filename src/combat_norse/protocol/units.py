@@ -1,6 +1,6 @@
 """Unit conversion for laboratory counts, and exact decimal views of JSON numbers.
 
-The screening record holds ANC and platelets in cells/mm³ (PROTOCOL.md §3). Laboratories in
+The screening record holds ANC and platelets in cells/mm³ (§3). Laboratories in
 Europe and Asia report them in SI units, ×10⁹/L; since 1 L = 10⁶ mm³,
 ``1 × 10⁹/L = 10⁹ / 10⁶ mm³ = 1000/mm³``: multiply by 1000 on entry.
 

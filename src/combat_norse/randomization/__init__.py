@@ -1,4 +1,4 @@
-"""PURE randomization algorithms of COMBAT-NORSE (PROTOCOL.md §6): no Django import.
+"""PURE randomization algorithms of COMBAT-NORSE (§6): no Django import.
 
 - :mod:`.blocks`: stratified permuted blocks with random block sizes (the default design),
   list verification and the low-list alert.

@@ -1,4 +1,4 @@
-"""Stratified permuted blocks with randomly chosen block sizes (PROTOCOL.md §6, default design).
+"""Stratified permuted blocks with randomly chosen block sizes (§6, default design).
 
 Each block is generated from its own seeded generator,
 

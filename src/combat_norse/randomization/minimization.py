@@ -1,4 +1,4 @@
-"""Pocock–Simon minimization with a biased coin (PROTOCOL.md §6, alternative design).
+"""Pocock–Simon minimization with a biased coin (§6, alternative design).
 
 For a new participant with level ``l_f`` of each factor ``f``, and ``n[f, l, a]`` the number of
 participants already allocated to arm ``a`` with level ``l`` of factor ``f``:

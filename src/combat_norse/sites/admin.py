@@ -3,7 +3,7 @@
 Changes made here go through ``audited_save`` / ``audited_delete`` like every ``do_*`` action,
 so the trail shows who granted which role when. Nobody grants themselves a role here: a
 system administrator who could make themselves statistician or coordinator would reach the
-allocation list or participant data that PROTOCOL.md §11 keeps from them.
+allocation list or participant data that §11 keeps from them.
 
 Two-person rule: an unmasked central role (statistician, data manager, DSMB member, admin: see
 :func:`~combat_norse.sites.roles.unmasked_central_roles`) reaches every site's data or the

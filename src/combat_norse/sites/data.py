@@ -1,4 +1,4 @@
-"""Loading the registration's sites (PROTOCOL.md §12) into the Site table."""
+"""Loading the registration's sites (§12) into the Site table."""
 
 from __future__ import annotations
 

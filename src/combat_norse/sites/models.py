@@ -1,4 +1,4 @@
-"""Sites of the trial (PROTOCOL.md §12)."""
+"""Sites of the trial (§12)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Roles of PROTOCOL.md §11 and the policy questions the rest of the code asks about them.
+"""Roles of §11 and the policy questions the rest of the code asks about them.
 
 Which roles are masked is a setting (``COMBAT_NORSE_MASKED_ROLES``), read at call time through
 :func:`combat_norse.core.conf.trial_settings`; code asks :func:`is_masked`, never a hard-coded
@@ -63,7 +63,7 @@ WRITER_ROLES: frozenset[str] = frozenset(
         Role.DATA_MANAGER,
     }
 )
-# Treating team: the only roles that may randomize (PROTOCOL.md §13).
+# Treating team: the only roles that may randomize (§13).
 RANDOMIZER_ROLES: frozenset[str] = frozenset({Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR})
 
 # The defaults live with the other trial settings (core/conf.py); named here for readers.

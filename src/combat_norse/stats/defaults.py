@@ -1,6 +1,6 @@
 """Default design assumptions for simulation and power (plain constants, no NumPy import).
 
-PROTOCOL.md §9 ("design assumption for simulation and power, not data; configurable") and §6
+§9 ("design assumption for simulation and power, not data; configurable") and §6
 (strata, 1:1 permuted blocks of 2 and 4). The stratum prevalences and stratum effects are this
 module's illustrative working assumptions, not protocol figures: change them here or per call.
 """
@@ -8,7 +8,7 @@ module's illustrative working assumptions, not protocol figures: change them her
 from __future__ import annotations
 
 CONTROL_PROBS: tuple[float, ...] = (0.10, 0.15, 0.15, 0.15, 0.15, 0.10, 0.20)
-"""Control-arm mRS 0..6 at month 12 (PROTOCOL.md §9)."""
+"""Control-arm mRS 0..6 at month 12 (§9)."""
 N = 438
 ALLOCATION_RATIO: tuple[int, int] = (1, 1)
 ALLOCATION = "permuted_blocks"

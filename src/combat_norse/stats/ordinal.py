@@ -18,7 +18,7 @@ Sign convention
 :meth:`ProportionalOdds.summary` calls the odds ratio is ``exp(beta_j)``: the common odds of a
 HIGHER category (``Y > k`` versus ``Y <= k``, the same for every ``k``) per unit increase of
 ``x_j``. For the modified Rankin Scale (0 no symptoms ... 6 dead) higher is worse, so a
-treatment indicator with ``exp(beta) < 1`` is beneficial. PROTOCOL.md §9 states the trial's
+treatment indicator with ``exp(beta) < 1`` is beneficial. §9 states the trial's
 common odds ratio the other way round (``OR > 1``: the experimental arm shifts towards LOWER,
 better mRS), i.e. ``OR_protocol = exp(-beta_treatment)``; :mod:`combat_norse.stats.simulate`
 reports that one.

@@ -14,7 +14,7 @@ so that ``N = 3 (A+1)^2 (z_{1-alpha/2} + z_{1-beta})^2 / (A (log OR)^2 (1 - sum 
 variance. The approximation is good for modest odds ratios, several categories and no
 category dominating; it ignores covariates (it describes the unadjusted analysis).
 
-Direction: as in PROTOCOL.md §9, ``OR > 1`` means the experimental arm shifts towards LOWER
+Direction: as in §9, ``OR > 1`` means the experimental arm shifts towards LOWER
 categories: ``P_E(Y <= k) = OR c_k / (1 - c_k + OR c_k)`` where ``c_k = P_C(Y <= k)``. The power
 depends on the direction only through ``pbar``.
 """
@@ -60,7 +60,7 @@ def experimental_probs(
 ) -> FloatArray:
     """Category probabilities of the experimental arm under proportional odds.
 
-    ``OR > 1`` shifts towards LOWER categories (PROTOCOL.md §9):
+    ``OR > 1`` shifts towards LOWER categories (§9):
     ``odds(Y <= k | experimental) = OR * odds(Y <= k | control)``.
     """
     p = check_probabilities(control_probs)

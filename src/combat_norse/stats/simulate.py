@@ -1,13 +1,13 @@
 """Trial simulator and Monte Carlo power / type I error of the primary analysis.
 
-Design (PROTOCOL.md §6 and §9; every number is a field of :class:`TrialDesign`)
+Design (§6 and §9; every number is a field of :class:`TrialDesign`)
 -------------------------------------------------------------------------------
 - ``n`` participants are randomized (default 438), experimental : control =
   ``allocation_ratio`` (default 1:1). The experimental arm is the one coded ``x = 1``.
 - Strata ``age_group`` (pediatric / adult) x ``onset_window`` (early / late), independent with
   prevalences ``p_pediatric`` and ``p_late``; stratum membership of the ``n`` participants is
   multinomial.
-- Allocation ``"permuted_blocks"`` (default, PROTOCOL.md §6): permuted blocks within each
+- Allocation ``"permuted_blocks"`` (default, §6): permuted blocks within each
   stratum, each block's size drawn uniformly from ``block_multiples`` x (sum of the ratio)
   (sizes 2 and 4 for 1:1); the last block of a stratum is left incomplete. ``"simple"``:
   independent coin flips with probability ``ratio_e / (ratio_e + ratio_c)``.
@@ -19,7 +19,7 @@ Design (PROTOCOL.md §6 and §9; every number is a field of :class:`TrialDesign`
               + interaction_log_odds * pediatric * late
 
   so ``odds_ratio > 1`` means the experimental arm shifts towards LOWER (better) mRS
-  (PROTOCOL.md §9) and a positive stratum log-odds makes that stratum's outcomes worse. The
+  (§9) and a positive stratum log-odds makes that stratum's outcomes worse. The
   thresholds ``theta`` are calibrated so that the control arm's distribution MARGINALISED over
   the strata equals ``control_probs`` (default 0.10, 0.15, 0.15, 0.15, 0.15, 0.10, 0.20).
 - Drop-out: each randomized participant's month-12 outcome is missing with probability
@@ -31,7 +31,7 @@ distribution by its cell counts: stratum sizes (multinomial), experimental count
 (arm, stratum) cell (multinomial). :meth:`SimulatedTrials.participant_data` expands one trial
 back into participant rows (e.g. to re-analyse it with another package).
 
-Analysis (the primary analysis, PROTOCOL.md §9)
+Analysis (the primary analysis, §9)
 -----------------------------------------------
 Proportional-odds model; unadjusted: treatment only, fitted from the 2 x K table; adjusted:
 treatment + pediatric + late indicators (+ their interaction when ``interaction=True``),
@@ -63,7 +63,7 @@ from combat_norse.stats.batch import BatchFit, fit_grouped, fit_tables
 from combat_norse.stats.power import check_probabilities, whitehead_power
 
 DEFAULT_CONTROL_PROBS: tuple[float, ...] = defaults.CONTROL_PROBS
-"""PROTOCOL.md §9 design assumption: control-arm mRS 0..6 at month 12 (not data)."""
+"""§9 design assumption: control-arm mRS 0..6 at month 12 (not data)."""
 
 DEFAULT_SEED = defaults.SEED
 ALLOCATIONS: tuple[str, ...] = ("permuted_blocks", "simple")
@@ -78,7 +78,7 @@ CELL_PATTERNS: IntArray = np.array(
 
 @dataclass(frozen=True)
 class TrialDesign:
-    """Assumptions of a simulated trial (all configurable; defaults from PROTOCOL.md).
+    """Assumptions of a simulated trial (all configurable; defaults from the protocol (docs/)).
 
     Attributes
     ----------

@@ -1,5 +1,5 @@
 """HTTP statuses of the shared errors, for the pages and the coming API: one table, as
-``cli/common.py`` has one for exit statuses (PROTOCOL.md §13, issue 13).
+``cli/common.py`` has one for exit statuses (§13, issue 13).
 
 A face never matches on message text: it answers :func:`status_for` with the body of
 :func:`error_body`, ``{"code": ..., "detail": ...}``, where ``code`` is the refusal's

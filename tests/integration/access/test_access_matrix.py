@@ -1,7 +1,7 @@
 """The access-function matrix: for every role (generated from ``Role``, so a new role fails
 until the table below says what it may do), at its own site and at another site: which
 participant rows it reads, whether it writes, whether it sees the arm, and whether it sees the
-allocation list. The expectations are PROTOCOL.md §11's table (and §13 for who randomizes),
+allocation list. The expectations are §11's table (and §13 for who randomizes),
 written once as data; the code under test is the access layer (participants/access.py,
 allocation/actions.py) and the ``do_*`` actions' permission checks.
 """
@@ -53,7 +53,7 @@ class May:
     follow_up: bool  # end of follow-up / withdrawal (do_withdraw)
 
 
-# PROTOCOL.md §11 (scope, arm, allocation list) and §13 (randomize); the two other write
+# §11 (scope, arm, allocation list) and §13 (randomize); the two other write
 # columns: bedside entry is the treating team's, corrections and withdrawals also the central
 # data manager's; monitors, statisticians and the aggregate roles only read.
 EXPECTED: dict[str, May] = {

@@ -1,4 +1,4 @@
-"""The blinding mechanism (PROTOCOL.md §11): what a masked reader gets from ``redact_values``,
+"""The blinding mechanism (§11): what a masked reader gets from ``redact_values``,
 and that which roles are masked is a setting the code asks at call time."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PROTOCOL.md §13 user commands (issue 14): `user add` with a one-time password from stdin or
+"""§13 user commands (issue 14): `user add` with a one-time password from stdin or
 generated, `user password` replacing it, and the operating-system user recorded in every event
 the command line writes."""
 

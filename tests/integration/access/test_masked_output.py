@@ -1,4 +1,4 @@
-"""A masked persona's output is arm-invariant (PROTOCOL.md §11, §13; issue 13).
+"""A masked persona's output is arm-invariant (§11, §13; issue 13).
 
 For every command a masked persona can run on a participant (an outcome assessor assigned to
 both participants; a sponsor viewer), the output for a participant allocated anakinra and for

@@ -1,7 +1,7 @@
 """Each refusal reason, driven through the command line, exits with its status from
 ``cli.common.EXIT_STATUS`` (3) and prints one ``refused: <reason text>`` line; the audit of the
-attempt carries the same reason code. ``other_site`` is checked before the role (PROTOCOL.md
-§13, issue 13)."""
+attempt carries the same reason code. ``other_site`` is checked before the role (§13,
+issue 13)."""
 
 from __future__ import annotations
 

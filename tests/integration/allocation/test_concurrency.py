@@ -1,4 +1,4 @@
-"""Randomization under concurrency (issue #10, PROTOCOL.md §6), on PostgreSQL.
+"""Randomization under concurrency (issue #10, §6), on PostgreSQL.
 
 Many treating teams randomize at once: no slot is used twice, no participant gets two
 allocations, each stratum's list is used in order (a prefix; ``gaps()`` accounts for any

@@ -1,5 +1,5 @@
 """verify_chain() and `combat-norse audit verify` name the first event touched behind the
-application's back (PROTOCOL.md §13). On PostgreSQL the tampering first disables the
+application's back (§13). On PostgreSQL the tampering first disables the
 append-only trigger, as the table owner could; on SQLite there is no trigger to disable."""
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def test_create_records_new_values_and_needs_no_reason(alice: User) -> None:
 def test_the_write_records_the_reason_it_is_given_and_the_state_rule_decides_if_one_is_needed(
     alice: User, ward: Group
 ) -> None:
-    # audited_save does not demand a reason (PROTOCOL.md §14: only a change to a complete form
+    # audited_save does not demand a reason (§14: only a change to a complete form
     # needs one); the action's state rule refuses a missing one before writing
     ward.name = "ward-8"
     with transaction.atomic():

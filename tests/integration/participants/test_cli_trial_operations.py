@@ -1,4 +1,4 @@
-"""PROTOCOL.md §13 through the command line: screen, consent, enroll, set up, randomize, with
+"""§13 through the command line: screen, consent, enroll, set up, randomize, with
 every refusal answered by exit 3 and a `refused:` line, and nothing written but the audit of
 the attempt."""
 

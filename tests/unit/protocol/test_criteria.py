@@ -1,4 +1,4 @@
-"""Each criterion of PROTOCOL.md §4 at its boundaries, and what ``missing`` lists."""
+"""Each criterion of §4 at its boundaries, and what ``missing`` lists."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Suggested doses and deviations (PROTOCOL.md §7)."""
+"""Suggested doses and deviations (§7)."""
 
 from __future__ import annotations
 

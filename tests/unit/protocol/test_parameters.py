@@ -1,4 +1,4 @@
-"""The protocol's numbers live in one place (PROTOCOL.md [P] rules) and can be changed."""
+"""The protocol's numbers live in one place (the protocol (docs/) [P] rules) and can be changed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Property tests of the routing (PROTOCOL.md §4–§5): a worse record never routes better.
+"""Property tests of the routing (§4–§5): a worse record never routes better.
 
 "Worse" means one of: an inclusion input flipped to failing, an exclusion input made present
 (a flag set, a count lowered below its threshold, a transaminase raised above 1.5 × ULN), or

@@ -1,4 +1,4 @@
-"""Parsing the screening record at the boundary (PROTOCOL.md §3 and the bad-input rules of §5)."""
+"""Parsing the screening record at the boundary (§3 and the bad-input rules of §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CTCAE v5 grading, tocilizumab alerts, DRESS watch and SAE data (PROTOCOL.md §10)."""
+"""CTCAE v5 grading, tocilizumab alerts, DRESS watch and SAE data (§10)."""
 
 from __future__ import annotations
 

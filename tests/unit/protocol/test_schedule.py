@@ -1,4 +1,4 @@
-"""Visit windows and safety-lab days (PROTOCOL.md §8)."""
+"""Visit windows and safety-lab days (§8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SI conversion of laboratory counts (PROTOCOL.md §3: converted on entry)."""
+"""SI conversion of laboratory counts (§3: converted on entry)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Allocation codes (PROTOCOL.md §6, §11): unique, readable, unrelated to the arm and order."""
+"""Allocation codes (§6, §11): unique, readable, unrelated to the arm and order."""
 
 from __future__ import annotations
 

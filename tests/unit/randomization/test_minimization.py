@@ -1,4 +1,4 @@
-"""Pocock–Simon minimization with a biased coin (PROTOCOL.md §6, alternative design)."""
+"""Pocock–Simon minimization with a biased coin (§6, alternative design)."""
 
 from __future__ import annotations
 

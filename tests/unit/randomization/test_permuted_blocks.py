@@ -1,4 +1,4 @@
-"""Stratified permuted blocks (PROTOCOL.md §6): balance, determinism, extension, verification."""
+"""Stratified permuted blocks (§6): balance, determinism, extension, verification."""
 
 from __future__ import annotations
 

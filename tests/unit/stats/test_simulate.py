@@ -38,7 +38,7 @@ def test_default_design_is_the_protocol_assumption() -> None:
         "permuted_blocks",
         0.05,
     )
-    assert d.block_multiples == (1, 2)  # blocks of 2 and 4 (PROTOCOL.md §6)
+    assert d.block_multiples == (1, 2)  # blocks of 2 and 4 (§6)
 
 
 def test_control_arm_marginal_over_strata_equals_the_assumed_distribution() -> None:

@@ -1,4 +1,4 @@
-"""Allocation by the treating team, list alerts, and corrections (PROTOCOL.md §6, §11, §13).
+"""Allocation by the treating team, list alerts, and corrections (§6, §11, §13).
 
 Allocation safety (DESIGN.md principle 6). ``do_randomize`` runs in one transaction:
 
@@ -70,7 +70,7 @@ def _after_slot_locked() -> None:
 
 
 def _check_randomizable(participant: Participant, now: datetime) -> tuple[str, dict[str, str], int]:
-    """Re-check PROTOCOL.md §6 at this moment; return (stratum, factor levels, study day)."""
+    """Re-check §6 at this moment; return (stratum, factor levels, study day)."""
     if participant.cohort != Cohort.RANDOMIZED:
         raise Refused.rule("cohort: participant is in the observational cohort")
     if participant.status != ParticipantStatus.ACTIVE:

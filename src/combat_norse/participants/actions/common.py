@@ -13,7 +13,7 @@ from combat_norse.sites.roles import Role
 
 CLOCK_SKEW = timedelta(minutes=5)  # bedside clocks run a little fast; more is a typing error
 
-# Who may do what (PROTOCOL.md §11, §13). Central data managers correct data but do not
+# Who may do what (§11, §13). Central data managers correct data but do not
 # screen, consent or enroll at the bedside.
 SCREENING_ROLES = frozenset({Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR})
 CONSENT_ROLES = SCREENING_ROLES

@@ -1,4 +1,4 @@
-"""Masking (PROTOCOL.md §11): assessor assignment, incidental and deliberate unmasking."""
+"""Masking (§11): assessor assignment, incidental and deliberate unmasking."""
 
 from __future__ import annotations
 

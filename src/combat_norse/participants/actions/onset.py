@@ -1,4 +1,4 @@
-"""Correction of the seizure-onset time after enrollment (data manager; PROTOCOL.md §14).
+"""Correction of the seizure-onset time after enrollment (data manager; §14).
 
 The participant's cohort and randomization stratum do not change: they were decided at their
 moment from the data then known. When the corrected onset would have given another stratum

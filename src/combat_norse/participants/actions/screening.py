@@ -1,4 +1,4 @@
-"""Screening (PROTOCOL.md §3-§5): the screening log and each eligibility decision."""
+"""Screening (§3-§5): the screening log and each eligibility decision."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def _log_decision(
 def do_screen(
     actor: User, site: Site, data: Mapping[str, Any] | object, *, now: datetime | None = None
 ) -> tuple[ScreeningEntry, tuple[str, ...]]:
-    """Add a patient to the screening log with the decision of PROTOCOL.md §5."""
+    """Add a patient to the screening log with the decision of §5."""
     now = as_aware(now)
     attempt = Attempt(AuditAction.SCREEN, "participants.ScreeningEntry", site_code=site.code)
     with refusals_audited(actor, attempt), transaction.atomic():
