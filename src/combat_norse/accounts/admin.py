@@ -22,13 +22,13 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django_otp.plugins.otp_totp import admin as _otp_totp_admin  # noqa: F401  (registers first)
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from combat_norse.accounts.actions import do_reset_password
 from combat_norse.accounts.models import PasswordState
+from combat_norse.audit.admin import AuditedAdmin
 from combat_norse.audit.api import audited_delete, audited_save
 from combat_norse.audit.vocabulary import AuditAction
 
@@ -51,7 +51,7 @@ class AuditedPasswordResetForm(AdminPasswordChangeForm):  # type: ignore[type-ar
         return self.user
 
 
-class AuditedUserAdmin(UserAdmin):  # type: ignore[type-arg]
+class AuditedUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[type-arg]
     """Django's user admin: audited creation and changes (password hashes are recorded as
     "<redacted>"), resets audited and forced to change, no grant of admin powers."""
 
@@ -71,15 +71,6 @@ class AuditedUserAdmin(UserAdmin):  # type: ignore[type-arg]
                          reason="created in the admin")  # fmt: skip
             # The administrator chose (or disabled) the password: the user replaces it.
             PasswordState.objects.update_or_create(user=obj, defaults={"must_change": True})
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        with transaction.atomic():
-            audited_delete(obj, actor=request.user, reason="deleted in the admin")
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        with transaction.atomic():
-            for obj in queryset:
-                audited_delete(obj, actor=request.user, reason="deleted in the admin")
 
     def user_change_password(self, request: HttpRequest, id: str,
                              form_url: str = "") -> HttpResponse:  # fmt: skip

@@ -9,10 +9,13 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from combat_norse.audit.api import audited_delete, audited_save
 from combat_norse.audit.models import AuditEvent
+from combat_norse.audit.vocabulary import AuditAction
 
 
 @admin.register(AuditEvent)
@@ -67,3 +70,26 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Saves and deletes through the audit trail; the reason names the admin and the fields."""
+
+    create_action = AuditAction.CREATE
+    change_action = AuditAction.UPDATE
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        changed = ", ".join(getattr(form, "changed_data", []) or []) or "no fields"
+        with transaction.atomic():
+            audited_save(obj, actor=request.user,
+                         action=self.change_action if change else self.create_action,
+                         reason=f"changed in the admin ({changed})" if change else "")  # fmt: skip
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            audited_delete(obj, actor=request.user, reason="deleted in the admin")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with transaction.atomic():
+            for obj in queryset:
+                audited_delete(obj, actor=request.user, reason="deleted in the admin")

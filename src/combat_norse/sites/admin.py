@@ -20,11 +20,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from combat_norse.audit.api import audited_delete, audited_save
+from combat_norse.audit.admin import AuditedAdmin
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import unmasked_central_roles
@@ -33,29 +31,6 @@ TWO_PERSON_MESSAGE = (
     "Role {role} reaches every site's data or the arms: it is granted by a second person on "
     "the server's command line (combat-norse user add USERNAME --role {role}), not here."
 )
-
-
-class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Saves and deletes through the audit trail; the reason names the admin and the fields."""
-
-    create_action = AuditAction.CREATE
-    change_action = AuditAction.UPDATE
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        changed = ", ".join(getattr(form, "changed_data", []) or []) or "no fields"
-        with transaction.atomic():
-            audited_save(obj, actor=request.user,
-                         action=self.change_action if change else self.create_action,
-                         reason=f"changed in the admin ({changed})" if change else "")  # fmt: skip
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        with transaction.atomic():
-            audited_delete(obj, actor=request.user, reason="deleted in the admin")
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        with transaction.atomic():
-            for obj in queryset:
-                audited_delete(obj, actor=request.user, reason="deleted in the admin")
 
 
 @admin.register(Site)
