@@ -127,6 +127,12 @@ def do_add_user(
         targets: list[Site | None] = list(sites) if sites else [None]
         for site in targets:
             membership, made = Membership.objects.get_or_create(user=user, role=role, site=site)
+            if not made and not membership.active:
+                # a revoked grant comes back: the second person's way to re-activate a role
+                # the admin may not (README), so it is a grant like a new one
+                membership.active = True
+                membership.save(update_fields=["active"])
+                made = True
             if made:
                 record_event(
                     actor=actor,

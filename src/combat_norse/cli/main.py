@@ -76,6 +76,17 @@ def _check_text(argv: Sequence[str]) -> None:
             raise SystemExit(EXIT_BAD_INPUT)
 
 
+def configuration_error_line(exc: BaseException) -> str | None:
+    """One stderr line for a bad setting or environment value (Django's
+    ``ImproperlyConfigured``, which the settings' ``ConfigError`` is), naming it; ``None`` for
+    anything else. Looked up only when Django is already imported."""
+    exceptions = sys.modules.get("django.core.exceptions")
+    if exceptions is None or not isinstance(exc, exceptions.ImproperlyConfigured):
+        return None
+    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return f"error: configuration: {first}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else list(argv)
     _check_text(given)
@@ -90,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(exc.line() + "\n")
             return exc.exit_status
         except Exception as exc:
-            line = database_error_line(exc)
+            line = database_error_line(exc) or configuration_error_line(exc)
             if line is None:
                 raise
             sys.stderr.write(line + "\n")

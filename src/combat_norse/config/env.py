@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 
-class ConfigError(Exception):
-    """A configuration value is malformed; the message names the variable."""
+
+class ConfigError(ImproperlyConfigured):
+    """A configuration value is malformed; the message names the variable. It is Django's
+    ``ImproperlyConfigured``, so the command line reports it in one line without importing
+    this package."""
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -23,22 +23,33 @@ calls :func:`redact_values` or :func:`readable_records` with the reader's maskin
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 MASKED = "[masked]"
 
-# Brand and generic names (case-insensitive, whole words) that reveal the arm in free text.
+# Brand and generic names (case-insensitive) that reveal the arm in free text, not inside a
+# longer word: a letter may not touch them, but a digit or an underscore may ("anakinra100mg",
+# "stopped_anakinra": ``\b`` counts both as word characters and missed them).
 DRUG_NAME_PATTERN = re.compile(
-    r"\b(anakinra|kineret|tocilizumab|actemra|roactemra|tyenne|tofidence|avtozma)\b",
+    r"(?<![^\W\d_])(anakinra|kineret|tocilizumab|actemra|roactemra|tyenne|tofidence|avtozma)"
+    r"(?![^\W\d_])",
     re.IGNORECASE,
 )
 
 
+def _folded(text: str) -> str:
+    """``text`` as it reads: compatibility forms folded (full-width letters), invisible format
+    characters (zero-width space, soft hyphen, direction marks) removed."""
+    normal = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in normal if unicodedata.category(ch) != "Cf")
+
+
 def mentions_drug(text: object) -> bool:
     """True when ``text`` names either study drug by a generic or brand name."""
-    return isinstance(text, str) and bool(DRUG_NAME_PATTERN.search(text))
+    return isinstance(text, str) and bool(DRUG_NAME_PATTERN.search(_folded(text)))
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,25 @@ def present_unmasking_record(unmasking: Unmasking) -> dict[str, Any]:
     }
 
 
+def present_unmasking_entry(unmasking: Unmasking, scope: Scope) -> dict[str, Any]:
+    """One unmasking as the unmasking report lists it: ``how`` is free text that may name a
+    drug, so a reader masked at the participant's site (a data manager or statistician who
+    also holds a masked role) reads ``[masked]`` there."""
+    shown = redact_values(
+        Unmasking,
+        {"how": unmasking.how},
+        masked=scope.is_masked_at(unmasking.participant.site_id),
+    ) or {}
+    return {
+        "type": "unmasking",
+        "kind": unmasking.kind,
+        "study_id": unmasking.participant.study_id,
+        "user": unmasking.user.get_username(),
+        "occurred_at": _iso(unmasking.occurred_at),
+        "how": shown.get("how"),
+    }
+
+
 def present_onset_correction(
     participant: Participant, se_onset: Any, discrepancies: dict[str, list[Any]]
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import Reason
 from combat_norse.core.refusals import read_refusals_audited
 from combat_norse.participants.models import OutcomeAssessment, Unmasking
+from combat_norse.participants.presenters import present_unmasking_entry
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
 from combat_norse.sites.roles import Role
 
@@ -26,16 +27,7 @@ def unmasking_report(actor: User | Scope) -> list[dict[str, Any]]:
             raise denied
     rows: list[dict[str, Any]] = []
     for u in Unmasking.unscoped.select_related("participant", "user").order_by("recorded_at"):
-        rows.append(
-            {
-                "type": "unmasking",
-                "kind": u.kind,
-                "study_id": u.participant.study_id,
-                "user": u.user.get_username(),
-                "occurred_at": u.occurred_at.isoformat(),
-                "how": u.how,
-            }
-        )
+        rows.append(present_unmasking_entry(u, scope))  # `how` masked for masked readers
     for o in OutcomeAssessment.unscoped.filter(assessed_unmasked=True).select_related(
         "participant", "assessed_by"
     ):
