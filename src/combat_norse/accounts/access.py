@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
-from combat_norse.core.errors import NotFound
+from combat_norse.core.errors import NotFound, shown
 
 
 def access_user(username: str) -> User:
@@ -14,4 +14,4 @@ def access_user(username: str) -> User:
     try:
         return User.objects.get(username=username, is_active=True)
     except User.DoesNotExist:
-        raise NotFound("username", f"or inactive user {username!r}") from None
+        raise NotFound("username", f"or inactive user {shown(username)!r}") from None

@@ -21,6 +21,7 @@ from combat_norse.accounts.models import PasswordState
 from combat_norse.audit.api import REDACTED, Actor, record_event
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Reason, Refused
+from combat_norse.core.reauth import reauthenticate
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import CENTRAL_ROLES, SITE_ROLES, Role
@@ -159,8 +160,7 @@ def do_change_password(user: User, current: str, new: str) -> User:
     if len(current) > MAX_PASSWORD_LENGTH:
         raise BadInput("password", f"longer than {MAX_PASSWORD_LENGTH} characters")
     with refusals_audited(user, attempt), transaction.atomic():
-        if not user.is_active or not user.check_password(current):
-            raise Refused(Reason.PASSWORD, "the current password is wrong")
+        reauthenticate(user, current, AuditAction.PASSWORD_CHANGED)
         check_new_password(user, current, new)
         user.set_password(new)
         user.save(update_fields=["password"])

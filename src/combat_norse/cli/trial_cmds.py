@@ -297,12 +297,13 @@ def cmd_unmasking_report(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- reading back
-def _read(actor: Any, what: str) -> Any:
-    """Audit a refused read (other site, role, masked) like a refused action."""
+def _read(actor: Any) -> Any:
+    """Audit a refused read (other site, role, masked) like a refused action; the access layer
+    names the record it refused."""
     from combat_norse.audit.vocabulary import AuditAction
-    from combat_norse.core.refusals import Attempt, refusals_audited
+    from combat_norse.core.refusals import read_refusals_audited
 
-    return refusals_audited(actor, Attempt(AuditAction.READ_REFUSED, what))
+    return read_refusals_audited(actor, AuditAction.READ_REFUSED)
 
 
 def cmd_screening_list(args: argparse.Namespace) -> int:
@@ -328,7 +329,7 @@ def cmd_screening_show(args: argparse.Namespace) -> int:
 
     actor = _user(args.as_user)
     scope = scope_for(actor)
-    with translate_errors(), _read(actor, "participants.ScreeningEntry"):
+    with translate_errors(), _read(actor):
         entry = access_screening(scope, args.screening_id)
     emit_json(present_screening(entry, scope))
     return 0
@@ -357,7 +358,7 @@ def cmd_participant_show(args: argparse.Namespace) -> int:
 
     actor = _user(args.as_user)
     scope = scope_for(actor)
-    with translate_errors(), _read(actor, "participants.Participant"):
+    with translate_errors(), _read(actor):
         participant = access_participant(scope, args.study_id)
     emit_json(present_participant(participant, scope))
     return 0

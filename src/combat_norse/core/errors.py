@@ -81,6 +81,9 @@ class Refused(DomainError, PermissionDenied):
     def __init__(self, code: Reason, detail: str = "") -> None:
         self.code = Reason(code)
         self.detail = detail
+        # what was refused, for the audit of the attempt only (never shown to the user):
+        # (object_type, object_id, site_code, participant_ref), set by the access layer
+        self.subject: tuple[str, str, str | None, str | None] | None = None
         super().__init__(self.text)
 
     @property
@@ -105,6 +108,18 @@ class Refused(DomainError, PermissionDenied):
     @classmethod
     def state(cls, detail: str) -> Refused:
         return cls(Reason.STATE, detail)
+
+
+ECHO_LIMIT = 40
+
+
+def shown(value: object) -> str:
+    """``value`` as echoed in an error line: at most ECHO_LIMIT characters (an ellipsis marks the
+    cut), control characters escaped, so a hostile argument cannot flood a log."""
+    text = str(value)
+    cut = text[:ECHO_LIMIT]
+    escaped = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in cut)
+    return escaped + ("…" if len(text) > ECHO_LIMIT else "")
 
 
 def require_reason(reason: str, what: str = "this change") -> str:

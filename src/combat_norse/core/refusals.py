@@ -46,15 +46,23 @@ class Attempt:
 
 
 def record_refusal(actor: Actor, attempt: Attempt, exc: Refused) -> None:
-    """Write the ``<verb>_refused`` event of a refused attempt in its own transaction."""
+    """Write the ``<verb>_refused`` event of a refused attempt in its own transaction. What the
+    attempt does not name (a refused read by id) comes from the refusal's ``subject``, which the
+    access layer sets when it knows the record it refused."""
+    object_type, object_id = attempt.object_type, attempt.object_id
+    site_code, participant_ref = attempt.site_code, attempt.participant_ref
+    if exc.subject is not None:
+        s_type, s_id, s_site, s_ref = exc.subject
+        object_type, object_id = object_type or s_type, object_id or s_id
+        site_code, participant_ref = site_code or s_site, participant_ref or s_ref
     with transaction.atomic():
         record_event(
             actor=actor,
             action=attempt.action.refused,
-            object_type=attempt.object_type,
-            object_id=attempt.object_id,
-            site_code=attempt.site_code,
-            participant_ref=attempt.participant_ref,
+            object_type=object_type,
+            object_id=object_id,
+            site_code=site_code,
+            participant_ref=participant_ref,
             reason=exc.text[:REASON_LIMIT],
             changes={"code": [None, exc.code.value]},
         )

@@ -7,12 +7,13 @@ views turn both into 404 so that existence does not leak across sites.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, QuerySet
 
-from combat_norse.core.errors import NotFound, Reason
+from combat_norse.core.errors import NotFound, Reason, Refused, shown
 from combat_norse.participants.models import (
     AssessorAssignment,
     Participant,
@@ -50,11 +51,26 @@ def access_screening(
             screening_id=screening_id.strip().upper()
         )
     except ScreeningEntry.DoesNotExist:
-        raise NotFound("screening_id", f"screening {screening_id}") from None
-    scope.require(
-        entry.site_id, roles=frozenset(roles) - {Role.OUTCOME_ASSESSOR}, action="screening"
-    )
+        raise NotFound("screening_id", f"screening {shown(screening_id)}") from None
+    with _refusal_names(entry):
+        scope.require(
+            entry.site_id,
+            roles=frozenset(roles) - {Role.OUTCOME_ASSESSOR},
+            action="read the screening log",
+        )
     return entry
+
+
+@contextmanager
+def _refusal_names(record: ScreeningEntry | Participant) -> Iterator[None]:
+    """A refusal of a read by id names the record it refused, for the audit of the attempt
+    (monitoring sees which record of another site was probed; the user is told nothing)."""
+    try:
+        yield
+    except Refused as exc:
+        site_code, ref = record.audit_scope()
+        exc.subject = (record._meta.label, str(record.pk), site_code, ref)
+        raise
 
 
 def _assessor_only_at(scope: Scope, site_id: int, roles: frozenset[str]) -> bool:
@@ -94,14 +110,15 @@ def access_participant(
             study_id=study_id.strip().upper()
         )
     except Participant.DoesNotExist:
-        raise NotFound("study_id", f"participant {study_id}") from None
-    scope.require(participant.site_id, roles=wanted, action="participant")
-    if _assessor_only_at(scope, participant.site_id, wanted) and not (
-        AssessorAssignment.unscoped.filter(
-            participant=participant, assessor_id=scope.user_id, active=True
-        ).exists()
-    ):
-        raise AccessDenied(Reason.ROLE, "participant not assigned to this assessor")
+        raise NotFound("study_id", f"participant {shown(study_id)}") from None
+    with _refusal_names(participant):
+        scope.require(participant.site_id, roles=wanted, action="read this participant")
+        if _assessor_only_at(scope, participant.site_id, wanted) and not (
+            AssessorAssignment.unscoped.filter(
+                participant=participant, assessor_id=scope.user_id, active=True
+            ).exists()
+        ):
+            raise AccessDenied(Reason.ROLE, "participant not assigned to this assessor")
     return participant
 
 

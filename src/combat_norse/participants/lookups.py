@@ -8,7 +8,7 @@ identifier to an action (a test scans the faces for it).
 
 from __future__ import annotations
 
-from combat_norse.core.errors import NotFound
+from combat_norse.core.errors import NotFound, shown
 from combat_norse.participants.models import Participant, ScreeningEntry
 
 
@@ -21,7 +21,7 @@ def screening_by_id(ref: ScreeningEntry | str) -> ScreeningEntry:
             screening_id=str(ref).strip().upper()
         )
     except ScreeningEntry.DoesNotExist:
-        raise NotFound("screening_id", f"screening {ref}") from None
+        raise NotFound("screening_id", f"screening {shown(ref)}") from None
 
 
 def participant_by_study_id(ref: Participant | str) -> Participant:
@@ -33,4 +33,4 @@ def participant_by_study_id(ref: Participant | str) -> Participant:
             study_id=str(ref).strip().upper()
         )
     except Participant.DoesNotExist:
-        raise NotFound("study_id", f"participant {ref}") from None
+        raise NotFound("study_id", f"participant {shown(ref)}") from None

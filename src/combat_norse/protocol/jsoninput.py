@@ -139,6 +139,8 @@ def loads_strict(text: str | bytes) -> Any:
 
     >>> loads_strict(b'{"a": 1, "b": {"a": 2}}')
     {'a': 1, 'b': {'a': 2}}
+    >>> loads_strict(b'\\xef\\xbb\\xbf{"a": 1}')  # a UTF-8 byte-order mark is skipped
+    {'a': 1}
     >>> loads_strict('{"a": true, "a": false}')
     Traceback (most recent call last):
     ...
@@ -148,6 +150,8 @@ def loads_strict(text: str | bytes) -> Any:
         text = decode_utf8(bytes(text))
     elif not _is_utf8(text):  # decoded elsewhere, e.g. with surrogateescape
         raise JsonInputError("file", "not UTF-8 text")
+    # a byte-order mark, as Windows editors write one, is not part of the document
+    text = text.removeprefix("\ufeff")
     document = json.loads(text, object_pairs_hook=_refuse_duplicates)
     _require_utf8_strings(document)
     return document

@@ -23,9 +23,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 
-from combat_norse.core.errors import NotFound, Reason, Refused
+from combat_norse.core.errors import NotFound, Reason, Refused, shown
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import (
+    CENTRAL_ROLES,
     PARTICIPANT_ROLES,
     WRITER_ROLES,
     any_masked,
@@ -44,7 +45,7 @@ class UnknownSite(NotFound):
     """No site with that code."""
 
     def __init__(self, code: str) -> None:
-        super().__init__("site", f"site code {code}")
+        super().__init__("site", f"site code {shown(code)}")
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,14 @@ class Scope:
 
 def needs(roles: Iterable[str], action: str, site_id: int | None = None) -> str:
     """What a refused user would need: ``needs site_coordinator or site_investigator at YNH to
-    randomize`` (the site is one where the user holds a role, so naming it leaks nothing)."""
-    wanted = " or ".join(sorted(str(r) for r in roles)) or "no role"
+    randomize`` (the site is one where the user holds a role, so naming it leaks nothing; no
+    site is named when every role that would do is central)."""
+    wanted = sorted(str(r) for r in roles)
     where = ""
-    if site_id is not None:
+    if site_id is not None and not set(wanted) <= {str(r) for r in CENTRAL_ROLES}:
         code = Site.objects.filter(pk=site_id).values_list("code", flat=True).first()
         where = f" at {code}" if code else ""
-    return f"needs {wanted}{where}" + (f" to {action}" if action else "")
+    return f"needs {' or '.join(wanted) or 'no role'}{where}" + (f" to {action}" if action else "")
 
 
 ANONYMOUS = Scope(user_id=None, username="")

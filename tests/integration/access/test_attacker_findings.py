@@ -125,3 +125,58 @@ def test_a_future_onset_is_named_as_the_field_that_is_wrong(
         se_onset=(timezone.now() + timedelta(days=1)).isoformat())))  # fmt: skip
     code, _, err = run(capsys, "screening", "add", str(path), "--site", "YNH", "--as", "coord")
     assert (code, err.strip()) == (2, "error: se_onset: is in the future")
+
+
+def test_marking_an_allocation_in_error_and_changing_a_password_lock_after_five_failures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, personas: Any,
+    enroll: Callable[..., Any], production_list: Any,
+) -> None:  # fmt: skip
+    from tests.integration.conftest import PASSWORD
+
+    p = enroll()
+    run(capsys, "randomize", p.study_id, "--as", "coord")
+
+    def mark(password: str) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        return run(capsys, "allocation", "mark-error", p.study_id, "--reason", "wrong patient",
+                   "--password-stdin", "--as", "statistician")  # fmt: skip
+
+    def change(current: str) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{current}\nan entirely new passphrase 7\n"))
+        return run(capsys, "user", "password", "coord", "--password-stdin")
+
+    for attempt in (mark, change):
+        for _ in range(5):
+            code, _, err = attempt("wrong guess")
+            assert code == 3 and err.startswith("refused: password (re-authentication failed)")
+        code, _, err = attempt(PASSWORD)
+        assert code == 3 and "too many failed attempts" in err, attempt.__name__
+    done = AuditEvent.objects.filter(action__in=["allocation_error", "password_changed"])
+    assert done.count() == 0
+
+
+def test_a_refused_user_is_told_what_would_be_needed_and_nothing_of_another_site(
+    capsys: pytest.CaptureFixture[str], enroll: Callable[..., Any]
+) -> None:
+    here, there = enroll(), enroll(site="SNU")
+    code, _, err = run(capsys, "end-follow-up", here.study_id, "--status", "died", "--reason",
+                       "x", "--as", "pharmacist")  # fmt: skip
+    assert err.strip() == ("refused: role (needs data_manager or site_coordinator or "
+                           "site_investigator at YNH to end follow-up)")  # fmt: skip
+    code, _, err = run(capsys, "participant", "correct-onset", here.study_id, "--se-onset",
+                       "2026-01-01T00:00:00+00:00", "--reason", "x", "--as", "coord")  # fmt: skip
+    assert err.strip() == "refused: role (needs data_manager to correct the onset)"  # central
+    code, _, err = run(capsys, "end-follow-up", there.study_id, "--status", "died", "--reason",
+                       "x", "--as", "pharmacist")  # fmt: skip
+    assert err.strip() == "refused: other site"
+    code, _, err = run(capsys, "participant", "show", "YNH-" + "9" * 500, "--as", "coord")
+    assert code == 2 and len(err) < 120  # a hostile id is not echoed whole
+
+
+def test_only_the_statistician_learns_the_rules_of_a_list_set_up(
+    capsys: pytest.CaptureFixture[str], personas: Any
+) -> None:
+    code, _, err = run(capsys, "randomization", "setup", "--design", "permuted_blocks",
+                       "--seed", "12", "--as", "coord")  # fmt: skip
+    assert (code, err.strip()) == (3, "refused: role (needs statistician)")
+    assert AuditEvent.objects.filter(action="randomization_setup_refused").count() == 1

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from combat_norse.protocol.jsoninput import SHOWN_CHARS, label, loads_strict, shown
+from combat_norse.protocol.jsoninput import (
+    SHOWN_CHARS,
+    DuplicateKeyError,
+    label,
+    loads_strict,
+    shown,
+)
 from combat_norse.protocol.records import (
     RecordError,
     parse_screening_json,
@@ -143,11 +149,16 @@ def test_shown_and_label_cut_and_escape() -> None:
     assert label("x\ny") == "'x\\ny'"
 
 
+def test_loads_strict_skips_a_byte_order_mark_that_windows_editors_write() -> None:
+    assert loads_strict(b"\xef\xbb\xbf{\"a\": 1}") == {"a": 1}
+    with pytest.raises(DuplicateKeyError):
+        loads_strict(b'\xef\xbb\xbf{"a": 1, "a": 2}')
+
+
 @pytest.mark.parametrize(
     ("text", "field"),
     [(b'{"a": 1, "a": 1}', "a"), (b'[{"b": {"c": 1, "c": 2}}]', "c"),
-     (b'{"\\u00e9": 1, "\xc3\xa9": 2}', "'é'"), (b"\xff", "file"), (b'{"a": "\\ud800"}', "a"),
-     (b"\xef\xbb\xbf{}", None)],
+     (b'{"\\u00e9": 1, "\xc3\xa9": 2}', "'é'"), (b"\xff", "file"), (b'{"a": "\\ud800"}', "a")],
 )  # fmt: skip
 def test_loads_strict_refuses_duplicates_and_non_utf8(text: bytes, field: str | None) -> None:
     with pytest.raises(ValueError) as caught:

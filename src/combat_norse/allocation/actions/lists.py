@@ -63,6 +63,9 @@ def do_setup_list(
     production list (the algorithm is public, so a chosen seed could be guessed back from the
     arms sites see); a chosen number is accepted for a test list. The seed and rows stay
     concealed; the audit trail holds a keyed digest of the seed, not the seed."""
+    attempt = Attempt(AuditAction.RANDOMIZATION_SETUP, "allocation.RandomizationList")
+    with refusals_audited(actor, attempt):  # the role first: others learn nothing of the rules
+        require_statistician(actor)
     environment = environment or current_environment()
     if design not in Design.values:
         raise BadInput("design", f"one of {', '.join(Design.values)}")
@@ -76,7 +79,6 @@ def do_setup_list(
         raise BadInput("seed", f"a whole number from 0 to 2^{PRODUCTION_SEED_BITS}-1")
     if not 1 <= blocks_per_stratum <= 10_000:
         raise BadInput("blocks_per_stratum", "from 1 to 10000")
-    attempt = Attempt(AuditAction.RANDOMIZATION_SETUP, "allocation.RandomizationList")
     with refusals_audited(actor, attempt), transaction.atomic():
         require_statistician(actor)
         existing = (

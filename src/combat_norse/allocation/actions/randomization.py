@@ -46,6 +46,7 @@ from combat_norse.audit.api import SYSTEM, audited_save, record_event, save_with
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core import events
 from combat_norse.core.errors import Reason, Refused, require_reason
+from combat_norse.core.reauth import reauthenticate
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.participants.actions.consent import valid_consent
 from combat_norse.participants.lookups import participant_by_study_id
@@ -276,8 +277,7 @@ def do_mark_allocation_error(
     with refusals_audited(actor, attempt), transaction.atomic():
         reason = require_reason(reason, what="marking an allocation in error")
         require_statistician(actor)
-        if not (password and actor.check_password(password)):
-            raise Refused(Reason.PASSWORD, "re-authentication failed")
+        reauthenticate(actor, password, AuditAction.ALLOCATION_ERROR)
         allocation = (
             Allocation.unscoped.select_for_update(no_key=True)
             .filter(participant=participant)

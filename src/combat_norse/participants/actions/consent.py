@@ -63,7 +63,7 @@ def do_record_consent(
     entry = screening_by_id(entry)
     attempt = Attempt.on(AuditAction.CONSENT, entry)
     with refusals_audited(actor, attempt), transaction.atomic():
-        scope_for(actor).require(entry.site_id, roles=CONSENT_ROLES, action="consent")
+        scope_for(actor).require(entry.site_id, roles=CONSENT_ROLES, action="record consent")
         entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
         previous = list(Consent.unscoped.filter(screening=entry))
         participant = Participant.unscoped.filter(screening=entry).first()

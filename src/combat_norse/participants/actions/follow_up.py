@@ -93,7 +93,7 @@ def do_end_follow_up(
     participant = participant_by_study_id(participant)
     attempt = Attempt.on(AuditAction.END_FOLLOW_UP, participant)
     with refusals_audited(actor, attempt), transaction.atomic():
-        scope_for(actor).require(participant.site_id, roles=FOLLOW_UP_ROLES, action="end")
+        scope_for(actor).require(participant.site_id, roles=FOLLOW_UP_ROLES, action="end follow-up")
         participant = Participant.unscoped.select_for_update(no_key=True).get(pk=participant.pk)
         before = participant.status
         _end(participant, actor, status, when, reason or status)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from combat_norse.audit.api import SYSTEM, audited_save, save_with_history
-from combat_norse.audit.models import AuditEvent
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core import events
 from combat_norse.core.errors import BadInput, Reason, Refused, require_reason
+from combat_norse.core.reauth import reauthenticate
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.participants.access import access_participant
 from combat_norse.participants.actions.common import (
@@ -31,11 +31,6 @@ from combat_norse.participants.models import (
 from combat_norse.sites.access import AccessDenied, scope_for
 from combat_norse.sites.roles import Role
 
-# Re-authentication for a deliberate unmasking locks after this many wrong passwords within the
-# window (counted from the trail's refused attempts, so no second counter can drift from it).
-REAUTH_FAILURE_LIMIT = 5
-REAUTH_WINDOW = timedelta(minutes=30)
-
 
 def do_assign_assessor(
     actor: User, participant: Participant | str, assessor: User
@@ -45,7 +40,9 @@ def do_assign_assessor(
     participant = participant_by_study_id(participant)
     attempt = Attempt.on(AuditAction.ASSIGN_ASSESSOR, participant)
     with refusals_audited(actor, attempt), transaction.atomic():
-        scope_for(actor).require(participant.site_id, roles=ASSIGN_ROLES, action="assign")
+        scope_for(actor).require(
+            participant.site_id, roles=ASSIGN_ROLES, action="assign an assessor"
+        )
         if Role.OUTCOME_ASSESSOR not in scope_for(assessor).roles_at(participant.site_id):
             raise AccessDenied(Reason.ROLE, "the assignee is not an outcome assessor at this site")
         existing = AssessorAssignment.unscoped.filter(
@@ -97,7 +94,9 @@ def do_record_assessor_unmasked(
     attempt = Attempt.on(AuditAction.RECORD_UNMASKING, participant)
     with refusals_audited(actor, attempt), transaction.atomic():
         scope = scope_for(actor)
-        scope.require(participant.site_id, roles=UNMASKING_RECORDER_ROLES, action="unmasking")
+        scope.require(
+            participant.site_id, roles=UNMASKING_RECORDER_ROLES, action="record an unmasking"
+        )
         if Role.OUTCOME_ASSESSOR in scope.roles_at(participant.site_id) and actor != assessor:
             raise AccessDenied(Reason.ROLE, "an assessor records only their own unmasking")
         assessor_scope = scope_for(assessor)
@@ -123,21 +122,6 @@ def do_record_assessor_unmasked(
     return unmasking
 
 
-def _reauthenticate(user: User, password: str, now: datetime) -> None:
-    """Refuse ``password`` unless it is the user's; after REAUTH_FAILURE_LIMIT wrong ones in
-    REAUTH_WINDOW, refuse every attempt until the window has passed (no guessing)."""
-    recent = AuditEvent.objects.filter(
-        actor_id=user.pk,
-        action=AuditAction.UNMASK_REFUSED,
-        reason__startswith=Reason.PASSWORD.text,
-        occurred_at__gte=now - REAUTH_WINDOW,
-    ).count()
-    if recent >= REAUTH_FAILURE_LIMIT:
-        raise Refused(Reason.PASSWORD, "too many failed attempts; try again later")
-    if not (password and user.check_password(password)):
-        raise Refused(Reason.PASSWORD, "re-authentication failed")
-
-
 def do_unmask(
     actor: User,
     participant: Participant | str,
@@ -157,7 +141,7 @@ def do_unmask(
         if not scope.is_masked_at(participant.site_id):
             raise AccessDenied(Reason.ROLE, "the user is not masked")
         now = timezone.now()
-        _reauthenticate(actor, password, now)
+        reauthenticate(actor, password, AuditAction.UNMASK, now=now)
         participant = Participant.unscoped.select_related("site").get(pk=participant.pk)
         if not participant.is_randomized:
             raise Refused.state("participant is not randomized")

@@ -164,7 +164,7 @@ def do_rescreen(
     attempt = Attempt.on(AuditAction.RESCREEN, entry)
     with refusals_audited(actor, attempt), transaction.atomic():
         reason = require_reason(reason, what="re-screening saved data")
-        scope_for(actor).require(entry.site_id, roles=SCREENING_ROLES, action="rescreen")
+        scope_for(actor).require(entry.site_id, roles=SCREENING_ROLES, action="re-screen")
         entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
         if hasattr(entry, "participant"):
             raise Refused.state(f"already enrolled as {entry.participant.study_id}")
@@ -183,7 +183,9 @@ def do_record_not_enrolled(actor: User, entry: ScreeningEntry | str, reason: str
     entry = screening_by_id(entry)
     attempt = Attempt.on(AuditAction.NOT_ENROLLED, entry)
     with refusals_audited(actor, attempt), transaction.atomic():
-        scope_for(actor).require(entry.site_id, roles=SCREENING_ROLES, action="not enrolled")
+        scope_for(actor).require(
+            entry.site_id, roles=SCREENING_ROLES, action="record why not enrolled"
+        )
         entry = ScreeningEntry.unscoped.select_for_update(no_key=True).get(pk=entry.pk)
         if Participant.unscoped.filter(screening=entry).exists():
             raise Refused.state("already enrolled")

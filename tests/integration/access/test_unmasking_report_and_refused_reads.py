@@ -70,12 +70,6 @@ def test_the_unmasking_report_keeps_the_text_for_an_unmasked_reader(
     assert "saw an anakinra syringe" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_refused events carry no object id, site or participant: a cross-site probe is "
-    "audited but not which record it probed (the CLI's _read passes only the model label); "
-    "the fix belongs in the access layer, which has the record when it refuses",
-)
 def test_a_refused_read_names_the_record_it_was_refused(
     capsys: pytest.CaptureFixture[str], personas: Any, enroll: Callable[..., Any]
 ) -> None:
