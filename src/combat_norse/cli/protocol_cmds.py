@@ -64,10 +64,16 @@ def cmd_example_record(args: argparse.Namespace) -> int:
     hours = int(args.onset_hours_ago)
     if not 0 <= hours <= MAX_HOURS_AGO:
         raise BadInput(f"onset_hours_ago: from 0 to {MAX_HOURS_AGO}")
+    zone = args.timezone
+    if args.site is not None:
+        from combat_norse.protocol.sites import SITES_BY_CODE
+
+        site = SITES_BY_CODE.get(args.site.strip().upper())
+        if site is None:
+            raise BadInput(f"site: unknown site code {args.site[:40]!r}")
+        zone = site.timezone
     try:
-        record = fresh_example_record(
-            datetime.now(UTC), onset_hours_ago=hours, timezone=args.timezone
-        )
+        record = fresh_example_record(datetime.now(UTC), onset_hours_ago=hours, timezone=zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise BadInput(f"site_timezone: unknown IANA zone {args.timezone[:40]!r}") from None
     emit_json(record)
@@ -127,7 +133,8 @@ def register(sub: Any) -> None:
         "evaluated_at: screening uses the moment of the command)",
     )
     e.add_argument("--onset-hours-ago", default="30", help="hours since SE onset (default 30)")
-    e.add_argument("--timezone", default="America/New_York", help="the site's IANA zone (YNH's)")
+    e.add_argument("--site", help="the site whose time zone the record carries (default YNH)")
+    e.add_argument("--timezone", default="America/New_York", help="an IANA zone instead of --site")
     e.set_defaults(func=cmd_example_record)
     p = sub.add_parser("dose", help="suggested dose of a study drug (§7)")
     p.add_argument("--drug", required=True, choices=[d.value for d in Drug])
