@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from combat_norse.accounts.models import PasswordState
-from combat_norse.audit.api import REDACTED, Actor, record_event
+from combat_norse.audit.api import REDACTED, Actor, audited_save, record_event
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Reason, Refused
 from combat_norse.core.reauth import reauthenticate
@@ -127,25 +127,19 @@ def do_add_user(
             )  # fmt: skip
         targets: list[Site | None] = list(sites) if sites else [None]
         for site in targets:
-            membership, made = Membership.objects.get_or_create(user=user, role=role, site=site)
-            if not made and not membership.active:
+            membership = Membership.objects.filter(user=user, role=role, site=site).first()
+            if membership is not None and membership.active:
+                continue  # held already: nothing changes
+            if membership is None:
+                membership = Membership(user=user, role=role, site=site)
+            else:
                 # a revoked grant comes back: the second person's way to re-activate a role
                 # the admin may not (README), so it is a grant like a new one
                 membership.active = True
-                membership.save(update_fields=["active"])
-                made = True
-            if made:
-                record_event(
-                    actor=actor,
-                    action=AuditAction.ROLE_GRANT,
-                    obj=membership,
-                    site_code=site.code if site else None,
-                    changes={
-                        "user": [None, username],
-                        "role": [None, role],
-                        "site": [None, site.code if site else None],
-                    },
-                )
+            # the row, its history with the actor, and one role_grant event
+            fields = None if membership._state.adding else ["active"]
+            audited_save(membership, actor=actor, action=AuditAction.ROLE_GRANT,
+                         site_code=site.code if site else None, update_fields=fields)
     return NewUser(
         user=user, role=role, sites=tuple(s.code for s in sites), one_time_password=one_time
     )
