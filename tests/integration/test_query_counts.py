@@ -12,7 +12,8 @@ Where each statement comes from (SQLite):
 - ``do_screen`` 12: savepoint; the actor's memberships; the site counter (get, lock, update);
   the entry and its history row; the chain's last event and the new event; the decision row and
   its history row; release.
-- ``do_enroll`` 17: the screening lookup; savepoint; memberships; the entry locked; an existing
+- ``do_enroll`` 21 (17 + data capture's receiver of ``enrolled``: the annual-consent check's
+  consent and withdrawals, the visits in one insert and their history rows in one): the screening lookup; savepoint; memberships; the entry locked; an existing
   participant; the latest consent and its withdrawals; the decision row and its history row; the
   site counter
   (get, lock, update); the participant and its history row; the chain's last event and the new
@@ -42,7 +43,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.req("#13")]
 
 # vendor -> statements
 SCREEN = {"sqlite": 12, "postgresql": 13}
-ENROLL = {"sqlite": 17, "postgresql": 18}
+ENROLL = {"sqlite": 21, "postgresql": 22}
 RANDOMIZE_BLOCKS = {"sqlite": 17, "postgresql": 18}
 RANDOMIZE_MINIMIZATION = {"sqlite": 14, "postgresql": 16}
 

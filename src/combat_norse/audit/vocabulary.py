@@ -59,6 +59,14 @@ class AuditAction(enum.StrEnum):
     TWO_FACTOR_ENROLLED = "two_factor_enrolled"
     TWO_FACTOR_FAILED = "two_factor_failed"
     MEMBERSHIP_CHANGE = "membership_change"  # a grant edited in the admin
+    # data capture (§14)
+    VISIT_MISSED = "visit_missed"  # a visit declared missed, with a reason
+    FORM_SAVE = "form_save"  # a form's items saved (changes: item -> [old, new])
+    FORM_VERIFY = "form_verify"  # source data verified by a monitor
+    FORM_LOCK = "form_lock"  # a form locked by the data manager
+    FORM_UNLOCK = "form_unlock"  # a form unlocked (reason required)
+    QUERY_OPEN = "query_open"  # a data query opened (by a rule or by hand)
+    QUERY_CLOSE = "query_close"  # a data query closed (by the rule when corrected, or by hand)
     # refused attempts (a refusal writes nothing but this event)
     SCREEN_REFUSED = "screen_refused"
     RESCREEN_REFUSED = "rescreen_refused"
@@ -83,6 +91,11 @@ class AuditAction(enum.StrEnum):
     LIST_EXPORT_REFUSED = "list_export_refused"
     BALANCE_REPORT_REFUSED = "balance_report_refused"
     UNMASKING_REPORT_REFUSED = "unmasking_report_refused"
+    VISIT_MISSED_REFUSED = "visit_missed_refused"
+    FORM_SAVE_REFUSED = "form_save_refused"
+    FORM_VERIFY_REFUSED = "form_verify_refused"
+    FORM_LOCK_REFUSED = "form_lock_refused"
+    FORM_UNLOCK_REFUSED = "form_unlock_refused"
     READ_REFUSED = "read_refused"  # a scoped read (show, list) was refused
     USER_CREATE_REFUSED = "user_create_refused"
     ROLE_GRANT_REFUSED = "role_grant_refused"

@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
         "unmasking",
     ),
     "combat_norse.cli.user_cmds": ("user",),
+    "combat_norse.cli.crf_cmds": ("forms", "visits", "visit", "form"),
     "combat_norse.cli.audit_cmds": ("audit",),
 }  # fmt: skip
 

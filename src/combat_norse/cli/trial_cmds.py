@@ -421,9 +421,11 @@ def cmd_randomization_retire(args: argparse.Namespace) -> int:
 
 def cmd_clocks(args: argparse.Namespace) -> int:
     setup_django()
+    from combat_norse.crf.actions.visits import run_visit_clock
     from combat_norse.participants.actions import expire_unrandomized
 
-    emit_json({"moved_to_observational": expire_unrandomized()})
+    moved = expire_unrandomized()
+    emit_json({"moved_to_observational": moved, "visits_updated": run_visit_clock()})
     return 0
 
 
@@ -539,7 +541,7 @@ def _register_participants(sub: Any) -> None:
     _as(p)
     p.set_defaults(func=cmd_end_follow_up)
 
-    p = sub.add_parser("clocks", help="run the periodic clocks (day-8 cohort move)")
+    p = sub.add_parser("clocks", help="run the periodic clocks (day-8 cohort move, visit status)")
     p.set_defaults(func=cmd_clocks)
 
 

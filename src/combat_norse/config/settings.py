@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "combat_norse.web.apps.WebConfig",
     "combat_norse.participants.apps.ParticipantsConfig",
     "combat_norse.allocation.apps.AllocationConfig",
+    "combat_norse.crf.apps.CrfConfig",
     "combat_norse.audit.apps.AuditConfig",
 ]
 

@@ -255,7 +255,9 @@ def test_participant_data_is_read_only_through_access_functions() -> None:
     for path in src.rglob("*.py"):
         rel = path.relative_to(src).as_posix()
         app_module = rel.split("/", 1)[-1]
-        if app_module in {"access.py", "lookups.py"} or app_module.startswith("actions/"):
+        if app_module in {"access.py", "lookups.py", "checks.py"} or app_module.startswith(
+            "actions/"
+        ):  # system checks read metadata (form version seals), never participant rows
             continue
         if "/migrations/" in rel:
             continue

@@ -1,0 +1,306 @@
+"""Form metadata: the one source every form is declared in (§14; DESIGN.md "forms are data").
+
+A :class:`FormDef` lists its items (:class:`ItemDef`: type, unit, range, code list, required,
+arm-revealing tag, CDASH/SDTM names, labels, SI alternatives) and is validated when it is
+declared, so a malformed form fails at import, not at the bedside. Validation of a submitted
+document (:meth:`FormDef.validate`), the data dictionary (``combat-norse forms``), and later the
+pages, the API schema and every export are generated from these objects; nothing else declares
+an item.
+
+A form version is immutable once used: :meth:`FormDef.fingerprint` is a digest of the
+definition, stored with the first instance entered on that version; a later change to a used
+version fails the system check ``combat_norse.E301`` (bump ``version`` instead).
+
+This module imports no Django: it is pure and tested without a database.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_TEXT = 4000
+MAX_MAGNITUDE = Decimal(10) ** 15
+
+
+class ItemType(enum.StrEnum):
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"  # ISO 8601 with a UTC offset
+    TEXT = "text"
+    CHOICE = "choice"  # one code of the code list
+    MULTI = "multi"  # a list of distinct codes of the code list
+
+
+class ItemError(ValueError):
+    """A submitted value outside its item's type, range or code list; ``item`` names it."""
+
+    def __init__(self, item: str, problem: str) -> None:
+        self.item = item
+        self.problem = problem
+        super().__init__(f"{item}: {problem}")
+
+
+@dataclass(frozen=True)
+class SIAlternative:
+    """An item a laboratory may report in SI units instead: ``code`` × ``factor`` = the item."""
+
+    code: str
+    unit: str
+    factor: Decimal
+
+
+@dataclass(frozen=True)
+class ItemDef:
+    code: str
+    type: ItemType
+    label: str
+    unit: str = ""
+    min: Decimal | None = None
+    max: Decimal | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    arm_revealing: bool = False  # the item itself reveals the arm (a drug name)
+    names_drug: bool = False  # free text: masked for a masked reader when it names a drug
+    cdash: str = ""
+    sdtm: str = ""
+    help: str = ""
+    si: tuple[SIAlternative, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)  # other languages
+
+    def __post_init__(self) -> None:
+        if not _CODE.match(self.code):
+            raise ValueError(f"item code {self.code!r} must be snake_case, ≤ 40 characters")
+        if self.type in (ItemType.CHOICE, ItemType.MULTI) and not self.choices:
+            raise ValueError(f"{self.code}: a {self.type} item needs choices")
+        if self.choices and self.type not in (ItemType.CHOICE, ItemType.MULTI):
+            raise ValueError(f"{self.code}: only choice items have choices")
+        if len(set(self.choices)) != len(self.choices):
+            raise ValueError(f"{self.code}: repeated choice")
+        if (self.min is not None or self.max is not None) and self.type not in (
+            ItemType.INTEGER, ItemType.DECIMAL
+        ):  # fmt: skip
+            raise ValueError(f"{self.code}: only numbers have a range")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"{self.code}: min above max")
+        if self.si and self.type is not ItemType.DECIMAL and self.type is not ItemType.INTEGER:
+            raise ValueError(f"{self.code}: only numbers have SI alternatives")
+
+    def as_json(self) -> dict[str, Any]:
+        """The data dictionary entry (§14 ``forms``)."""
+        return {
+            "code": self.code,
+            "type": self.type.value,
+            "unit": self.unit or None,
+            "min": _number(self.min),
+            "max": _number(self.max),
+            "choices": list(self.choices) or None,
+            "required": self.required,
+            "arm_revealing": self.arm_revealing,
+            "label": self.label,
+            "cdash": self.cdash or None,
+            "sdtm": self.sdtm or None,
+            "si_alternatives": [
+                {"code": s.code, "unit": s.unit, "factor": _number(s.factor)} for s in self.si
+            ] or None,
+        }
+
+    def parse(self, raw: object) -> Any:
+        """``raw`` (from JSON) as this item's stored value; ItemError otherwise. ``None`` clears."""
+        if raw is None:
+            return None
+        kind = self.type
+        if kind is ItemType.BOOLEAN:
+            if not isinstance(raw, bool):
+                raise ItemError(self.code, "expected true or false")
+            return raw
+        if kind in (ItemType.INTEGER, ItemType.DECIMAL):
+            return self._number(raw)
+        if kind is ItemType.TEXT:
+            if not isinstance(raw, str):
+                raise ItemError(self.code, "expected text")
+            if len(raw) > MAX_TEXT:
+                raise ItemError(self.code, f"longer than {MAX_TEXT} characters")
+            return raw
+        if kind is ItemType.DATE:
+            if not isinstance(raw, str):
+                raise ItemError(self.code, "expected an ISO date (YYYY-MM-DD)")
+            try:
+                return date.fromisoformat(raw).isoformat()
+            except ValueError:
+                raise ItemError(self.code, "expected an ISO date (YYYY-MM-DD)") from None
+        if kind is ItemType.DATETIME:
+            if not isinstance(raw, str) or len(raw) > 40:
+                raise ItemError(self.code, "expected an ISO datetime with a UTC offset")
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                raise ItemError(self.code, "expected an ISO datetime with a UTC offset") from None
+            if value.tzinfo is None:
+                raise ItemError(self.code, "must carry a UTC offset")
+            return value.isoformat()
+        if kind is ItemType.CHOICE:
+            if not isinstance(raw, str) or raw not in self.choices:
+                raise ItemError(self.code, f"one of {', '.join(self.choices)}")
+            return raw
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            raise ItemError(self.code, f"a list of {', '.join(self.choices)}")
+        unknown = [v for v in raw if v not in self.choices]
+        if unknown:
+            raise ItemError(self.code, f"unknown choice; one of {', '.join(self.choices)}")
+        if len(set(raw)) != len(raw):
+            raise ItemError(self.code, "a choice is repeated")
+        return sorted(raw, key=self.choices.index)
+
+    def _number(self, raw: object) -> int | float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ItemError(self.code, "expected a number")
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise ItemError(self.code, "expected a finite number")
+        try:
+            value = Decimal(str(raw))
+        except InvalidOperation:  # pragma: no cover - str() of a finite number parses
+            raise ItemError(self.code, "expected a number") from None
+        if abs(value) > MAX_MAGNITUDE:
+            raise ItemError(self.code, "number too large")
+        if self.type is ItemType.INTEGER and value != value.to_integral_value():
+            raise ItemError(self.code, "expected a whole number")
+        if self.min is not None and value < self.min:
+            raise ItemError(self.code, f"below {_number(self.min)}{_unit(self.unit)}")
+        if self.max is not None and value > self.max:
+            raise ItemError(self.code, f"above {_number(self.max)}{_unit(self.unit)}")
+        return int(value) if self.type is ItemType.INTEGER else float(value)
+
+
+@dataclass(frozen=True)
+class FormDef:
+    """A form version: its items in order, and whether the whole form reveals the arm."""
+
+    code: str
+    version: int
+    title: str
+    items: tuple[ItemDef, ...]
+    visits: tuple[str, ...]  # the visit codes it belongs to (``annual_N``, ``inpatient_day_N``)
+    arm_revealing: bool = False  # the whole form (dose: drug, amount and timing)
+    repeating: bool = False  # saved at ``unscheduled``: a new instance each time
+    event: bool = False  # its visit exists once the form is saved (se_resolution, death, ...)
+    outcome: bool = False  # entered by a masked assessor: assessor and assessed_unmasked kept
+
+    def __post_init__(self) -> None:
+        if not _CODE.match(self.code):
+            raise ValueError(f"form code {self.code!r} must be snake_case")
+        if self.version < 1:
+            raise ValueError(f"{self.code}: versions start at 1")
+        codes = [i.code for i in self.items]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"{self.code}: an item code is repeated")
+        alternatives = [s.code for i in self.items for s in i.si]
+        if set(alternatives) & set(codes) or len(set(alternatives)) != len(alternatives):
+            raise ValueError(f"{self.code}: an SI alternative clashes with an item")
+        if not self.visits:
+            raise ValueError(f"{self.code}: belongs to no visit")
+
+    @property
+    def item_map(self) -> dict[str, ItemDef]:
+        return {i.code: i for i in self.items}
+
+    def as_json(self, *, masked: bool = False) -> dict[str, Any]:
+        """The data dictionary entry; a masked reader gets no arm-revealing item."""
+        return {
+            "code": self.code,
+            "version": self.version,
+            "title": self.title,
+            "arm_revealing": self.arm_revealing,
+            "repeating": self.repeating,
+            "visits": list(self.visits),
+            "items": [i.as_json() for i in self.items if not (masked and i.arm_revealing)],
+        }
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the definition: a used version must keep it (system check E301)."""
+        text = json.dumps(self.as_json(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def validate(
+        self, submitted: Mapping[str, object], current: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The document after this submission: ``current`` updated with the submitted items,
+        each parsed (SI alternatives converted); ItemError for the first bad item, in form
+        order, and nothing applied. ``null`` clears an item; an unknown item is bad input."""
+        items = self.item_map
+        si = {s.code: (i, s) for i in self.items for s in i.si}
+        unknown = sorted(k for k in submitted if k not in items and k not in si)
+        if unknown:
+            raise ItemError(_short(unknown[0]), f"not an item of form {self.code}")
+        parsed: dict[str, Any] = {}
+        for key, raw in submitted.items():
+            if key in si:
+                item, alt = si[key]
+                if item.code in submitted:
+                    raise ItemError(key, f"give {item.code} or {key}, not both")
+                value = SI_HOLDER(alt.code, item).parse(raw)
+                parsed[item.code] = None if value is None else item.parse(
+                    _scaled(value, alt.factor, item.type)
+                )  # fmt: skip
+            else:
+                parsed[key] = items[key].parse(raw)
+        out = dict(current or {})
+        for code in (i.code for i in self.items):
+            if code in parsed:
+                if parsed[code] is None:
+                    out.pop(code, None)
+                else:
+                    out[code] = parsed[code]
+        return out
+
+    def missing_required(self, values: Mapping[str, Any]) -> list[str]:
+        return [i.code for i in self.items if i.required and values.get(i.code) is None]
+
+
+def SI_HOLDER(code: str, item: ItemDef) -> ItemDef:
+    """A plain number item under the SI alternative's own code (for its error messages)."""
+    return ItemDef(code=code, type=ItemType.DECIMAL, label=f"{item.label} (SI)")
+
+
+def _scaled(value: float, factor: Decimal, kind: ItemType) -> int | float:
+    result = Decimal(str(value)) * factor
+    if kind is ItemType.INTEGER:
+        return int(result.to_integral_value())
+    return float(result)
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _unit(unit: str) -> str:
+    return f" {unit}" if unit else ""
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def catalog_errors(forms: Iterable[FormDef]) -> list[str]:
+    """Problems of a catalog as a whole: a (code, version) declared twice."""
+    seen: set[tuple[str, int]] = set()
+    errors = []
+    for form in forms:
+        key = (form.code, form.version)
+        if key in seen:
+            errors.append(f"form {form.code} version {form.version} declared twice")
+        seen.add(key)
+    return errors

@@ -1,0 +1,150 @@
+"""Presenters of data capture (§14 JSON), masking per item from the form metadata: a masked
+reader gets no arm-revealing form or item, and free text naming a drug is ``[masked]``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from combat_norse.core.masking import MASKED, mentions_drug
+from combat_norse.crf import catalog
+from combat_norse.crf.metadata import FormDef
+from combat_norse.crf.models import DataQuery, FormInstance, FormStatus, SdvStatus, Visit
+from combat_norse.participants.models import Participant
+from combat_norse.sites.access import Scope
+
+_N = re.compile(r"^(annual|inpatient_day)_\d{1,3}$")
+DICTIONARY_ITEM_KEYS = ("code", "type", "unit", "min", "max", "choices", "required",
+                        "arm_revealing")  # fmt: skip
+
+
+def present_forms(scope: Scope, *, full: bool = False) -> dict[str, Any]:
+    """``forms`` (§14): the latest version of every form; a masked user (masked anywhere) gets
+    no arm-revealing form or item. ``full`` adds labels, CDASH/SDTM names, SI alternatives."""
+    masked = scope.masked_anywhere
+    out = []
+    for form in catalog.LATEST.values():
+        if masked and form.arm_revealing:
+            continue
+        entry = form.as_json(masked=masked)
+        if not full:
+            entry = {k: entry[k] for k in ("code", "version", "title", "arm_revealing", "items")}
+            entry["items"] = [{k: i[k] for k in DICTIONARY_ITEM_KEYS} for i in entry["items"]]
+        out.append(entry)
+    return {"forms": out}
+
+
+def _kind(code: str) -> str:
+    return code.rsplit("_", 1)[0] + "_N" if _N.match(code) else code
+
+
+def expected_forms(visit_code: str) -> list[FormDef]:
+    """The forms a visit collects once (repeating forms are added at ``unscheduled``)."""
+    kind = _kind(visit_code)
+    return [f for f in catalog.LATEST.values() if kind in f.visits and not f.repeating]
+
+
+def present_visits(
+    participant: Participant,
+    visits: Iterable[Visit],
+    instances: Iterable[FormInstance],
+    scope: Scope,
+) -> dict[str, Any]:
+    """``visits`` (§14): each visit with its window, status and forms (a form never saved is
+    ``not_started``); a masked reader is not told of arm-revealing forms."""
+    masked = scope.is_masked_at(participant.site_id)
+    saved: dict[int, list[FormInstance]] = {}
+    for fi in instances:
+        saved.setdefault(fi.visit_id, []).append(fi)
+    rows = []
+    for v in visits:
+        forms: list[dict[str, Any]] = []
+        seen = set()
+        for fi in saved.get(v.pk, []):
+            if masked and catalog.form(fi.form).arm_revealing:
+                continue
+            entry: dict[str, Any] = {"form": fi.form, "status": fi.status}
+            if catalog.form(fi.form).repeating:
+                entry["instance"] = fi.number
+            forms.append(entry)
+            seen.add(fi.form)
+        for f in expected_forms(v.code):
+            if f.code not in seen and not (masked and f.arm_revealing):
+                forms.append({"form": f.code, "status": FormStatus.NOT_STARTED.value})
+        rows.append({
+            "visit": v.code,
+            "target": _day(v.target),
+            "earliest": _day(v.earliest),
+            "latest": _day(v.latest),
+            "status": v.status,
+            "forms": forms,
+        })
+    return {"study_id": participant.study_id, "visits": rows}
+
+
+def _day(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def shown_values(form: FormDef, values: Mapping[str, Any], *, masked: bool) -> dict[str, Any]:
+    """A form's values as the reader sees them (item-level masking)."""
+    items = form.item_map
+    out: dict[str, Any] = {}
+    for code, value in values.items():
+        item = items.get(code)
+        if item is None:
+            continue
+        if masked and item.arm_revealing:
+            continue
+        if masked and item.names_drug and mentions_drug(value):
+            value = MASKED
+        out[code] = value
+    return out
+
+
+def present_form(
+    form: FormDef, found: FormInstance | None, participant: Participant, scope: Scope
+) -> dict[str, Any]:
+    """``form show`` (§14); never saved: ``not_started``, ``{}``, version 0."""
+    masked = scope.is_masked_at(participant.site_id)
+    if found is None:
+        return {"values": {}, "version": 0, "status": FormStatus.NOT_STARTED.value,
+                "sdv": SdvStatus.NOT_VERIFIED.value, "signature": None,
+                "assessed_unmasked": False}  # fmt: skip
+    version_def = catalog.form(found.form, found.form_version)
+    return {
+        "values": shown_values(version_def, found.values, masked=masked),
+        "version": found.version,
+        "status": found.status,
+        "sdv": found.sdv,
+        "signature": None,  # casebook signatures: not built yet (issue 15, item 7)
+        "assessed_unmasked": found.assessed_unmasked,
+    }
+
+
+def present_query(query: DataQuery, *, masked: bool) -> dict[str, Any]:
+    text = MASKED if masked and mentions_drug(query.text) else query.text
+    return {"id": query.pk, "item": query.item, "text": text}
+
+
+def present_form_save(
+    found: FormInstance, queries: Iterable[DataQuery], scope: Scope
+) -> dict[str, Any]:
+    """``form save`` (§14)."""
+    masked = scope.is_masked_at(found.participant.site_id)
+    return {
+        "study_id": found.participant.study_id,
+        "visit": found.visit.code,
+        "form": found.form,
+        "instance": found.number,
+        "form_version": found.form_version,
+        "version": found.version,
+        "status": found.status,
+        "queries": [present_query(q, masked=masked) for q in queries],
+    }
+
+
+def present_form_state(found: FormInstance) -> dict[str, Any]:
+    """``form verify|lock|unlock`` (§14)."""
+    return {"status": found.status, "sdv": found.sdv}
