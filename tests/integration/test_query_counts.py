@@ -13,7 +13,8 @@ Where each statement comes from (SQLite):
   the entry and its history row; the chain's last event and the new event; the decision row and
   its history row; release.
 - ``do_enroll`` 21 (17 + data capture's receiver of ``enrolled``: the annual-consent check's
-  consent and withdrawals, the visits in one insert and their history rows in one): the screening lookup; savepoint; memberships; the entry locked; an existing
+  consent and withdrawals, the visits in one insert and their history rows in one): the
+  screening lookup; savepoint; memberships; the entry locked; an existing
   participant; the latest consent and its withdrawals; the decision row and its history row; the
   site counter
   (get, lock, update); the participant and its history row; the chain's last event and the new
