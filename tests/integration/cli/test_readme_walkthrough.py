@@ -68,4 +68,10 @@ def test_the_readme_walkthrough_runs_as_printed_to_a_randomized_participant(
     assert treating_team["arm"] == randomized["arm"]
     assert "arm" not in assessor and "code" not in assessor and assessor["randomized"] is True
     assert "one-time password" in done.stderr  # user add prints it on stderr only
+    # data capture: the mRS entered by the assigned assessor, verified, then locked
+    shown_form = next(o for o in outputs if set(o) >= {"values", "version", "sdv"})
+    assert shown_form["values"]["mrs"] == 3 and shown_form["status"] == "complete"
+    assert {"status": "locked", "sdv": "verified"} in outputs
+    visits = next(o for o in outputs if "visits" in o)
+    assert [v["visit"] for v in visits["visits"]][:2] == ["baseline", "day30"]
     assert randomized["arm"] not in json.dumps(assessor)
