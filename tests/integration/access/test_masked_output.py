@@ -37,6 +37,14 @@ WRONG_PASSWORD = "not my password\n"
 # that change something come after those that only read, and the assessor's own unmasking
 # record comes last (the same sequence runs for both participants).
 COMMANDS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    ("participant show", ("participant", "show", "{study_id}"), None),
+    ("visits", ("visits", "{study_id}"), None),
+    ("forms", ("forms",), None),
+    ("form show dose", ("form", "show", "{study_id}", "unscheduled", "dose", "--instance", "1"),
+     None),
+    ("form show adverse event", ("form", "show", "{study_id}", "unscheduled", "adverse_event",
+                                 "--instance", "1"), None),
+    ("form save dose", ("form", "save", "{study_id}", "unscheduled", "dose", "-"), "DOSE"),
     ("randomize", ("randomize", "{study_id}"), None),
     ("screening update", ("screening", "update", "{screening_id}", "-", "--reason", "new labs"),
      "RECORD"),
@@ -90,6 +98,7 @@ def _run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 def _normalized(text: str, participant: Any) -> str:
     text = text.replace(participant.study_id, "<study_id>")
     text = text.replace(participant.screening.screening_id, "<screening_id>")
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d", "<time>", text)
     return re.sub(r'"unmasking_id": \d+', '"unmasking_id": "<id>"', text)
 
 
@@ -102,8 +111,19 @@ def test_a_masked_personas_output_is_the_same_whichever_arm_was_allocated(
     anakinra, tocilizumab = _allocated_both_arms(enroll, personas.coord)
     allocations = [anakinra.allocation, tocilizumab.allocation]
     assert {a.arm for a in allocations} == {"anakinra", "tocilizumab"}
+    from combat_norse.crf.actions.forms import do_save_form
+
     for p in (anakinra, tocilizumab):
         do_assign_assessor(personas.coord, p, personas.assessor)
+        drug = p.allocation.arm  # the treating team records the drug it gives, and an AE
+        do_save_form(personas.pharmacist, p, "unscheduled", "dose", {
+            "drug": drug, "dose_mg": 100 if drug == "anakinra" else 576, "route": "iv",
+            "given_at": timezone.now().isoformat()})  # fmt: skip
+        do_save_form(personas.coord, p, "unscheduled", "adverse_event", {
+            "term": "Rash", "grade": 2, "onset_date": "2026-11-01", "serious": False,
+            "awareness_at": timezone.now().isoformat(), "related_to_study_drug": "possible",
+            "expected": True, "outcome": "recovering",
+            "narrative": f"rash two days after the first {drug} dose"})  # fmt: skip
     forbidden = {"anakinra", "tocilizumab", "kineret", "actemra", "arm"}
     codes = [a.code for a in allocations]
     record = json.dumps(make_record())
@@ -114,8 +134,9 @@ def test_a_masked_personas_output_is_the_same_whichever_arm_was_allocated(
         for name, template, stdin in COMMANDS:
             argv = [arg.format(study_id=p.study_id, screening_id=p.screening.screening_id,
                                persona=persona) for arg in template]  # fmt: skip
-            code, out, err = _run(capsys, monkeypatch, [*argv, "--as", persona],
-                                  record if stdin == "RECORD" else stdin or "")  # fmt: skip
+            dose = json.dumps({"drug": "anakinra", "dose_mg": 100})
+            feed = {"RECORD": record, "DOSE": dose}.get(stdin or "", stdin or "")
+            code, out, err = _run(capsys, monkeypatch, [*argv, "--as", persona], feed)
             for stream in (out, err):
                 words = set(re.findall(r"[a-z0-9_-]+", stream.lower()))
                 assert not words & forbidden, (name, stream)
@@ -132,8 +153,11 @@ def test_a_masked_personas_output_is_the_same_whichever_arm_was_allocated(
     status = {name: result[0] for name, result in transcript["anakinra"]}
     assert status["randomize"] == 3 and status["unmask, wrong password"] == 3
     assert status["unmask without a password"] == 2
+    assert status["form show dose"] == 3 and status["form save dose"] == 3
     if persona == "assessor":
         assert status["unmasking record (own)"] == 0
+        assert status["participant show"] == 0 and status["visits"] == 0
+        assert status["form show adverse event"] == 0  # shown, the narrative masked
 
 
 def test_the_presenters_show_a_masked_reader_the_same_participant_whichever_arm(
