@@ -150,6 +150,12 @@ def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
+def add_as_option(parser: Any, *, required: bool = True) -> None:
+    """The ``--as USERNAME`` option of every participant operation (§13)."""
+    parser.add_argument("--as", dest="as_user", required=required, metavar="USERNAME",
+                        help="run with this user's memberships (audited as theirs)")  # fmt: skip
+
+
 def setup_django() -> None:
     """Configure Django for a database-backed command (called inside handlers, never at
     import, so the pure commands start without it)."""

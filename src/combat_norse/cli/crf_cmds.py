@@ -9,6 +9,7 @@ from typing import Any
 from combat_norse.cli.common import (
     BadInput,
     active_user,
+    add_as_option,
     emit_json,
     read_json_source,
     setup_django,
@@ -126,9 +127,7 @@ def cmd_form_transition(args: argparse.Namespace) -> int:
     return 0
 
 
-def _as(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("--as", dest="as_user", required=required, metavar="USERNAME",
-                   help="run with this user's memberships (audited as theirs)")  # fmt: skip
+_as = add_as_option
 
 
 def _where(p: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from combat_norse.cli.common import (
     BadInput,
     active_user,
+    add_as_option,
     emit_json,
     read_json_source,
     setup_django,
@@ -429,14 +430,7 @@ def cmd_clocks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _as(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--as",
-        dest="as_user",
-        required=True,
-        metavar="USERNAME",
-        help="run with this user's memberships (audited as theirs)",
-    )
+_as = add_as_option
 
 
 def _seed(value: str) -> int | str:
