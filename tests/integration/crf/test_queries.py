@@ -15,8 +15,8 @@ import pytest
 from django.utils import timezone
 
 from combat_norse.audit.models import AuditEvent
-from combat_norse.crf.models import DataQuery, QueryMessage
 from combat_norse.cli.main import main
+from combat_norse.crf.models import DataQuery, QueryMessage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("§14")]
 DRUGS = ("anakinra", "tocilizumab")
@@ -413,8 +413,8 @@ def test_query_counts_give_open_queries_per_site_form_and_age(
                                "by_form": {"mrs": 2},
                                "by_age_days": {"0-7": 1, "8-30": 1, "over_30": 0}}}  # fmt: skip
     code, out, _ = run(capsys, "queries", "--summary", "--as", "othercoord")
-    assert out["summary"]["by_site"] == {"SNU": 2} and out["summary"]["answered"] == 0
-    code, out, _ = run(capsys, "queries", "--summary", "--as", "sponsor")
+    assert code == 0 and out["summary"]["by_site"] == {"SNU": 2} and out["summary"]["answered"] == 0
+    _, out, _ = run(capsys, "queries", "--summary", "--as", "sponsor")
     assert out["summary"] == {"open": 0, "answered": 0, "by_site": {}, "by_form": {},
                               "by_age_days": {"0-7": 0, "8-30": 0, "over_30": 0}}  # fmt: skip
 
