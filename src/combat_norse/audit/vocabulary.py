@@ -67,6 +67,8 @@ class AuditAction(enum.StrEnum):
     FORM_UNLOCK = "form_unlock"  # a form unlocked (reason required)
     QUERY_OPEN = "query_open"  # a data query opened (by a rule or by hand)
     QUERY_CLOSE = "query_close"  # a data query closed (by the rule when corrected, or by hand)
+    QUERY_ANSWER = "query_answer"  # the site answered a data query (text kept as a message)
+    QUERY_REOPEN = "query_reopen"  # an answered or closed data query was opened again
     # refused attempts (a refusal writes nothing but this event)
     SCREEN_REFUSED = "screen_refused"
     RESCREEN_REFUSED = "rescreen_refused"
@@ -102,6 +104,11 @@ class AuditAction(enum.StrEnum):
     PASSWORD_RESET_REFUSED = "password_reset_refused"  # noqa: S105
     # a password change with a wrong current password (re-authentication failed)
     PASSWORD_CHANGED_REFUSED = "password_changed_refused"  # noqa: S105
+    # data queries raised (query_open), answered, closed or reopened by hand (§14)
+    QUERY_OPEN_REFUSED = "query_open_refused"
+    QUERY_ANSWER_REFUSED = "query_answer_refused"
+    QUERY_CLOSE_REFUSED = "query_close_refused"
+    QUERY_REOPEN_REFUSED = "query_reopen_refused"
 
     @property
     def refused(self) -> AuditAction:

@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "combat_norse.cli.user_cmds": ("user",),
     "combat_norse.cli.crf_cmds": ("forms", "visits", "visit", "form"),
     "combat_norse.cli.audit_cmds": ("audit",),
+    "combat_norse.cli.query_cmds": ("queries", "query"),
 }  # fmt: skip
 
 

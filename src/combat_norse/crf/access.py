@@ -3,15 +3,21 @@ assessor assignment), and never an arm-revealing form for a masked reader."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from django.contrib.auth.models import User
-from django.db.models import F
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 
 from combat_norse.core.errors import Reason
 from combat_norse.crf.metadata import FormDef
-from combat_norse.crf.models import FormInstance, Visit
-from combat_norse.participants.access import access_participant
+from combat_norse.crf.models import DataQuery, FormInstance, QueryStatus, Visit
+from combat_norse.participants.access import access_participant, access_participants
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
+from combat_norse.sites.models import Site
+from combat_norse.sites.roles import any_masked
 
 
 def _scope(user: User | Scope) -> Scope:
@@ -47,3 +53,86 @@ def access_form(
         participant=participant, visit__code=visit_code, form=form.code, number=instance or 1
     ).select_related("visit").first()
     return participant, found
+
+
+# ------------------------------------------------------------------ data queries (§14)
+def _arm_revealing_q() -> Q:
+    """Queries on an arm-revealing form, or on an arm-revealing item of any form (every
+    version of the catalog)."""
+    from combat_norse.crf import catalog
+
+    forms = sorted({f.code for f in catalog.FORMS if f.arm_revealing})
+    hidden = Q(form_instance__form__in=forms)
+    for f in catalog.FORMS:
+        items = sorted(i.code for i in f.items if i.arm_revealing)
+        if items and not f.arm_revealing:
+            hidden |= Q(form_instance__form=f.code, item__in=items)
+    return hidden
+
+
+def access_queries(
+    user: User | Scope, *, site: Site | None = None, status: str | None = None
+) -> QuerySet[DataQuery]:
+    """The data queries the user may read, oldest first: those on forms of the participants
+    they may read (site roles at their sites, central roles everywhere, an outcome assessor only
+    the participants assigned to them, aggregate-only roles none), never a query on an
+    arm-revealing form or item at a site where the user is masked. ``site`` and ``status``
+    filter (a site the user holds no role at gives nothing)."""
+    scope = _scope(user)
+    readable = access_participants(scope).values("pk")
+    qs = DataQuery.unscoped.filter(form_instance__participant__in=readable).select_related(
+        "form_instance__participant__site", "form_instance__visit"
+    )
+    if site is not None:
+        qs = qs.filter(form_instance__participant__site=site)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if any_masked(scope.central_roles):
+        qs = qs.exclude(_arm_revealing_q())
+    else:
+        masked_sites = sorted(s for s in scope.roles_by_site if scope.is_masked_at(s))
+        if masked_sites:
+            qs = qs.exclude(
+                _arm_revealing_q() & Q(form_instance__participant__site_id__in=masked_sites)
+            )
+    return qs.order_by("opened_at", "id")
+
+
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-7", 0, 7), ("8-30", 8, 30), ("over_30", 31, None),
+)  # fmt: skip
+
+
+def query_counts(
+    user: User | Scope, *, site: Site | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Counts of the queries the user may read (see :func:`access_queries`) for the data
+    manager's follow-up: ``open`` and ``answered`` in all, and the open ones per site code, per
+    form and by age (whole days since opened: ``0-7``, ``8-30``, ``over_30``)."""
+    now = now or timezone.now()
+    visible = access_queries(user, site=site)
+    by_status = dict(
+        visible.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    opened = visible.filter(status=QueryStatus.OPEN).order_by()
+    by_site = dict(
+        opened.values_list("form_instance__participant__site__code")
+        .annotate(n=Count("id")).values_list("form_instance__participant__site__code", "n")
+    )  # fmt: skip
+    by_form = dict(
+        opened.values_list("form_instance__form").annotate(n=Count("id"))
+        .values_list("form_instance__form", "n")
+    )  # fmt: skip
+    by_age: dict[str, int] = {}
+    for name, low, high in AGE_BUCKETS:
+        window = Q(opened_at__lte=now - timedelta(days=low)) if low else Q()
+        if high is not None:
+            window &= Q(opened_at__gt=now - timedelta(days=high + 1))
+        by_age[name] = opened.filter(window).count()
+    return {
+        "open": by_status.get(QueryStatus.OPEN, 0),
+        "answered": by_status.get(QueryStatus.ANSWERED, 0),
+        "by_site": dict(sorted(by_site.items())),
+        "by_form": dict(sorted(by_form.items())),
+        "by_age_days": by_age,
+    }

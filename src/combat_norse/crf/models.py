@@ -180,3 +180,41 @@ class DataQuery(models.Model):
     def audit_scope(self) -> tuple[str, str]:
         p = self.form_instance.participant
         return p.site.code, p.study_id
+
+
+class QueryMessageKind(models.TextChoices):
+    ANSWER = "answer"
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+class QueryMessage(models.Model):
+    """The text given with a query's answer, close or reopen (the thread of a query; the query's
+    own ``text`` is what was raised).
+
+    A row per message rather than a JSON list on :class:`DataQuery`: messages are appended, never
+    edited, so each is one insert with its own history row (author and time) instead of a
+    rewrite of the whole thread on every answer; a JSON list would also put every earlier message
+    into each ``DataQuery`` history row and each audit event's old → new values. The query's
+    status change and its message are written in one transaction and one audit event.
+    """
+
+    query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=8, choices=QueryMessageKind.choices)
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="+")  # fmt: skip
+    at = models.DateTimeField()
+
+    history = trial_history()
+    arm_revealing = ArmRevealing(text_fields={"text"})  # an answer may name a drug
+    unscoped = models.Manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on query {self.query_id}"
+
+    def audit_scope(self) -> tuple[str, str]:
+        return self.query.audit_scope()

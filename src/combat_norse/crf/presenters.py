@@ -148,3 +148,31 @@ def present_form_save(
 def present_form_state(found: FormInstance) -> dict[str, Any]:
     """``form verify|lock|unlock`` (§14)."""
     return {"status": found.status, "sdv": found.sdv}
+
+
+def present_queries(queries: Iterable[DataQuery], scope: Scope) -> dict[str, Any]:
+    """``queries`` (§14); the rows come from ``access_queries`` (no query on an arm-revealing
+    form or item reaches a masked reader), and text naming a drug reads ``[masked]`` for a
+    reader masked at the participant's site."""
+    rows = []
+    for q in queries:
+        fi = q.form_instance
+        masked = scope.is_masked_at(fi.participant.site_id)
+        rows.append({
+            "id": q.pk,
+            "study_id": fi.participant.study_id,
+            "visit": fi.visit.code,
+            "form": fi.form,
+            "instance": fi.number,
+            "item": q.item,
+            "status": q.status,
+            "origin": q.origin,
+            "text": MASKED if masked and mentions_drug(q.text) else q.text,
+            "opened_at": q.opened_at.isoformat(),
+        })
+    return {"queries": rows}
+
+
+def present_query_state(query: DataQuery) -> dict[str, Any]:
+    """``query raise|answer|close|reopen`` (§14)."""
+    return {"id": query.pk, "status": query.status}
