@@ -102,6 +102,10 @@ class AuditAction(enum.StrEnum):
     PASSWORD_RESET_REFUSED = "password_reset_refused"  # noqa: S105
     # a password change with a wrong current password (re-authentication failed)
     PASSWORD_CHANGED_REFUSED = "password_changed_refused"  # noqa: S105
+    # electronic signatures (§14, 21 CFR 11.50/11.200)
+    SIGN = "sign"  # a site investigator signed eligibility or a casebook (re-authenticated)
+    SIGNATURE_INVALIDATED = "signature_invalidated"  # signed data changed after the signature
+    SIGN_REFUSED = "sign_refused"
 
     @property
     def refused(self) -> AuditAction:

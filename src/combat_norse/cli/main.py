@@ -33,6 +33,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "combat_norse.cli.crf_cmds": ("forms", "visits", "visit", "form"),
     "combat_norse.cli.audit_cmds": ("audit",),
 }  # fmt: skip
+COMMAND_MODULES["combat_norse.cli.crf_cmds"] += ("sign", "signatures")  # §14 signatures
 
 
 class _Parser(argparse.ArgumentParser):

@@ -8,7 +8,7 @@ from django.db.models import F
 
 from combat_norse.core.errors import Reason
 from combat_norse.crf.metadata import FormDef
-from combat_norse.crf.models import FormInstance, Visit
+from combat_norse.crf.models import FormInstance, Signature, Visit
 from combat_norse.participants.access import access_participant
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
@@ -46,4 +46,17 @@ def access_form(
     found = FormInstance.unscoped.filter(
         participant=participant, visit__code=visit_code, form=form.code, number=instance or 1
     ).select_related("visit").first()
+    return participant, found
+
+
+def access_signatures(
+    user: User | Scope, study_id: str
+) -> tuple[Participant, list[Signature]]:
+    """The participant and their signatures, oldest first (whoever may read the participant;
+    the presenter hides arm-revealing covered entries from a masked reader)."""
+    participant = access_participant(_scope(user), study_id)
+    found = list(
+        Signature.unscoped.filter(participant=participant).select_related("signer")
+        .order_by("signed_at", "id")
+    )  # fmt: skip
     return participant, found
