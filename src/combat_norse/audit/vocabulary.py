@@ -110,6 +110,11 @@ class AuditAction(enum.StrEnum):
     QUERY_CLOSE_REFUSED = "query_close_refused"
     QUERY_REOPEN_REFUSED = "query_reopen_refused"
 
+    # electronic signatures (§14, 21 CFR 11.50/11.200)
+    SIGN = "sign"  # a site investigator signed eligibility or a casebook (re-authenticated)
+    SIGNATURE_INVALIDATED = "signature_invalidated"  # signed data changed after the signature
+    SIGN_REFUSED = "sign_refused"
+
     @property
     def refused(self) -> AuditAction:
         """The ``<verb>_refused`` action for this verb (ValueError if there is none)."""

@@ -182,3 +182,65 @@ def register(sub: Any) -> None:
         p.add_argument("--reason")
         _as(p)
         p.set_defaults(func=cmd_form_transition)
+    _register_signatures(sub)
+
+
+# ---------------------------------------------------------------- signatures (§14 sign)
+def _password(args: argparse.Namespace) -> str:
+    """Re-authentication: the password from standard input (--password-stdin) or a prompt; with
+    neither (no --password-stdin and no terminal) it is bad input."""
+    import sys
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password (signature): ")
+    raise BadInput("password: a signature needs the password again; use --password-stdin")
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    password = _password(args)
+    setup_django()
+    from combat_norse.crf.actions.signatures import do_sign
+    from combat_norse.crf.presenters import present_signed
+    from combat_norse.sites.access import scope_for
+
+    actor = active_user(args.as_user)
+    with translate_errors():
+        signature = do_sign(actor, args.study_id, meaning=args.meaning, password=password)
+    emit_json(present_signed(signature, scope_for(actor)))
+    return 0
+
+
+def cmd_signatures(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.audit.vocabulary import AuditAction
+    from combat_norse.core.refusals import read_refusals_audited
+    from combat_norse.crf.access import access_signatures
+    from combat_norse.crf.presenters import present_signatures
+    from combat_norse.sites.access import scope_for
+
+    actor = active_user(args.as_user)
+    scope = scope_for(actor)
+    with translate_errors(), read_refusals_audited(actor, AuditAction.READ_REFUSED):
+        participant, found = access_signatures(scope, args.study_id)
+    emit_json(present_signatures(participant, found, scope))
+    return 0
+
+
+def _register_signatures(sub: Any) -> None:
+    p = sub.add_parser("sign", help="sign a participant's eligibility or casebook "
+                       "(site investigator; the password again)")  # fmt: skip
+    p.add_argument("study_id")
+    p.add_argument("--meaning", required=True, choices=("eligibility", "casebook"))
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the signer's password from the first line of stdin")  # fmt: skip
+    _as(p)
+    p.set_defaults(func=cmd_sign)
+
+    p = sub.add_parser("signatures", help="a participant's signatures and whether each is valid")
+    p.add_argument("study_id")
+    _as(p)
+    p.set_defaults(func=cmd_signatures)

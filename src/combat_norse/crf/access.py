@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from combat_norse.core.errors import Reason
 from combat_norse.crf.metadata import FormDef
-from combat_norse.crf.models import DataQuery, FormInstance, QueryStatus, Visit
+from combat_norse.crf.models import DataQuery, FormInstance, QueryStatus, Signature, Visit
 from combat_norse.participants.access import access_participant, access_participants
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
@@ -136,3 +136,15 @@ def query_counts(
         "by_form": dict(sorted(by_form.items())),
         "by_age_days": by_age,
     }
+
+def access_signatures(
+    user: User | Scope, study_id: str
+) -> tuple[Participant, list[Signature]]:
+    """The participant and their signatures, oldest first (whoever may read the participant;
+    the presenter hides arm-revealing covered entries from a masked reader)."""
+    participant = access_participant(_scope(user), study_id)
+    found = list(
+        Signature.unscoped.filter(participant=participant).select_related("signer")
+        .order_by("signed_at", "id")
+    )  # fmt: skip
+    return participant, found

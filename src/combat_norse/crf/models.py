@@ -218,3 +218,45 @@ class QueryMessage(models.Model):
 
     def audit_scope(self) -> tuple[str, str]:
         return self.query.audit_scope()
+
+class SignatureMeaning(models.TextChoices):
+    ELIGIBILITY = "eligibility"  # the investigator confirms the participant's eligibility
+    CASEBOOK = "casebook"  # the investigator approves the participant's case report forms
+
+
+class Signature(models.Model):
+    """An electronic signature (21 CFR 11.50, 11.200) of a site investigator over what existed
+    when they signed: for ``eligibility`` the screening entry (its latest decision and record)
+    and the consents, for ``casebook`` every form instance. ``covers`` lists the records (kind,
+    id, version) and ``digest`` is the SHA-256 over them and their values; the signature is
+    valid while the same digest over the same records still comes out (computed on read, in
+    :mod:`crf.actions.signatures`). ``invalidated_at`` records when a change was first noticed at
+    save time (a form save or an onset correction); it is a record, never the test of validity.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="signatures"
+    )
+    meaning = models.CharField(max_length=16, choices=SignatureMeaning.choices)
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="+")  # fmt: skip
+    signer_name = models.CharField(max_length=300)  # the printed name when signed (11.50)
+    signed_at = models.DateTimeField()
+    covers = models.JSONField(default=list)
+    digest = models.CharField(max_length=64)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+
+    history = trial_history()
+    # ``covers`` may list dose forms (wholly arm-revealing) and the digest runs over their
+    # values: a masked reader gets neither (the presenters drop the dose entries from covers)
+    arm_revealing = ArmRevealing(fields={"covers", "digest"})
+    unscoped = models.Manager()
+
+    class Meta:
+        ordering = ["participant_id", "signed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.meaning} signature {self.pk} of {self.participant_id}"
+
+    def audit_scope(self) -> tuple[str, str]:
+        return self.participant.site.code, self.participant.study_id

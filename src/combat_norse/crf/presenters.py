@@ -10,7 +10,14 @@ from typing import Any
 from combat_norse.core.masking import MASKED, mentions_drug
 from combat_norse.crf import catalog
 from combat_norse.crf.metadata import FormDef
-from combat_norse.crf.models import DataQuery, FormInstance, FormStatus, SdvStatus, Visit
+from combat_norse.crf.models import (
+    DataQuery,
+    FormInstance,
+    FormStatus,
+    SdvStatus,
+    Signature,
+    Visit,
+)
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import Scope
 
@@ -118,7 +125,7 @@ def present_form(
         "version": found.version,
         "status": found.status,
         "sdv": found.sdv,
-        "signature": None,  # casebook signatures: not built yet (issue 15, item 7)
+        "signature": present_form_signature(found),
         "assessed_unmasked": found.assessed_unmasked,
     }
 
@@ -176,3 +183,71 @@ def present_queries(queries: Iterable[DataQuery], scope: Scope) -> dict[str, Any
 def present_query_state(query: DataQuery) -> dict[str, Any]:
     """``query raise|answer|close|reopen`` (§14)."""
     return {"id": query.pk, "status": query.status}
+
+# ---------------------------------------------------------------- signatures (§14 sign)
+def _signature_brief(sig: Signature, valid: bool) -> dict[str, Any]:
+    return {
+        "signature_id": sig.pk,
+        "meaning": sig.meaning,
+        "signer": sig.signer.get_username(),
+        "signer_name": sig.signer_name,
+        "signed_at": sig.signed_at.isoformat(),
+        "valid": valid,
+    }
+
+
+def shown_covers(covers: Iterable[Mapping[str, Any]], *, masked: bool) -> list[dict[str, Any]]:
+    """A signature's covered records as the reader sees them: a masked reader is not told of
+    arm-revealing forms (the dose form)."""
+    out = []
+    for entry in covers:
+        if masked and entry.get("kind") == "form" and _arm_revealing_form(str(entry["form"])):
+            continue
+        out.append(dict(entry))
+    return out
+
+
+def _arm_revealing_form(code: str) -> bool:
+    try:
+        return catalog.form(code).arm_revealing
+    except KeyError:  # a form no longer in the catalog: hide it rather than guess
+        return True
+
+
+def present_signed(sig: Signature, scope: Scope) -> dict[str, Any]:
+    """``sign`` (§14)."""
+    masked = scope.is_masked_at(sig.participant.site_id)
+    return {
+        "signature_id": sig.pk,
+        "meaning": sig.meaning,
+        "signed_at": sig.signed_at.isoformat(),
+        "covers": shown_covers(sig.covers, masked=masked),
+    }
+
+
+def present_signatures(
+    participant: Participant, signatures: Iterable[Signature], scope: Scope
+) -> dict[str, Any]:
+    """``signatures`` (an addition to §14): every signature of a participant, oldest first, with
+    its validity computed now and what it covers."""
+    from combat_norse.crf.actions.signatures import validity
+
+    masked = scope.is_masked_at(participant.site_id)
+    found = list(signatures)
+    valid = validity(participant, found)
+    return {
+        "study_id": participant.study_id,
+        "signatures": [
+            {**_signature_brief(s, valid[s.pk]), "covers": shown_covers(s.covers, masked=masked)}
+            for s in found
+        ],
+    }
+
+
+def present_form_signature(found: FormInstance) -> dict[str, Any] | None:
+    """``form show``'s ``signature``: the latest casebook signature covering the instance, or
+    None, with whether it is still valid."""
+    from combat_norse.crf.actions.signatures import covering_signature
+
+    covering = covering_signature(found)
+    return _signature_brief(*covering) if covering is not None else None

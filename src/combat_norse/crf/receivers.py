@@ -33,3 +33,11 @@ def _close(sender: Any, participant: Any, actor: Any, **kwargs: Any) -> None:
     if participant.ended_at is not None:
         zone = participant.screening.record.get("site_timezone") or participant.site.timezone
         close_after_end(participant, actor, local_date(participant.ended_at, zone))
+
+
+@receiver(events.onset_corrected, dispatch_uid="crf.note_invalidated_signatures")
+def _signatures(sender: Any, participant: Any, actor: Any, **kwargs: Any) -> None:
+    from combat_norse.crf.actions.signatures import note_invalidated
+
+    participant.screening.refresh_from_db()
+    note_invalidated(actor, participant)

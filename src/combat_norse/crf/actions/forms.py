@@ -25,6 +25,7 @@ from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Reason, Refused, require_reason
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.crf import catalog, rules
+from combat_norse.crf.actions import signatures
 from combat_norse.crf.actions.visits import event_or_day_visit, local_date, refresh_status
 from combat_norse.crf.metadata import FormDef, ItemError
 from combat_norse.crf.models import (
@@ -244,6 +245,7 @@ def do_save_form(
         if form.code == "death" and current.status == FormStatus.COMPLETE \
                 and participant.status == ParticipantStatus.ACTIVE:  # fmt: skip
             _end_by_death(actor, participant, values)
+        signatures.note_invalidated(actor, participant)  # records a signature this change broke
     return current, queries
 
 
