@@ -148,3 +148,16 @@ def present_form_save(
 def present_form_state(found: FormInstance) -> dict[str, Any]:
     """``form verify|lock|unlock`` (§14)."""
     return {"status": found.status, "sdv": found.sdv}
+
+
+def present_assessed_unmasked_entry(found: FormInstance) -> dict[str, Any]:
+    """One outcome entry assessed unmasked, as the unmasking report lists it (no values)."""
+    return {
+        "type": "assessed_unmasked",
+        "study_id": found.participant.study_id,
+        "user": found.assessed_by.get_username() if found.assessed_by else None,
+        "visit": found.visit.code,
+        "instrument": found.form,
+        "instance": found.number,
+        "occurred_at": found.saved_at.isoformat(),
+    }

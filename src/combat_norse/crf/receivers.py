@@ -33,3 +33,11 @@ def _close(sender: Any, participant: Any, actor: Any, **kwargs: Any) -> None:
     if participant.ended_at is not None:
         zone = participant.screening.record.get("site_timezone") or participant.site.timezone
         close_after_end(participant, actor, local_date(participant.ended_at, zone))
+
+
+@receiver(events.unmasked, dispatch_uid="crf.flag_outcomes")
+def _flag_outcomes(sender: Any, participant: Any, user: Any, actor: Any, **kwargs: Any) -> int:
+    """Outcome forms the unmasked user saved from the unmasking on: ``assessed_unmasked``."""
+    from combat_norse.crf.actions.outcomes import flag_outcomes_after_unmasking
+
+    return flag_outcomes_after_unmasking(participant, user, actor)
