@@ -289,7 +289,7 @@ def cmd_unmasking_record(args: argparse.Namespace) -> int:
 
 def cmd_unmasking_report(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.participants.actions import unmasking_report
+    from combat_norse.crf.actions.reports import unmasking_report
 
     actor = _user(args.as_user)
     with translate_errors():

@@ -143,6 +143,188 @@ FORMS: tuple[FormDef, ...] = (
     ),
 )  # fmt: skip
 
+# --------------------------------------------------------------------- issue 15: the rest of §8/§9
+QOL_VISITS = ("month3", "month6", "month12", "annual_N")  # quality of life, seizures (§8)
+ASMS = ("levetiracetam", "brivaracetam", "valproate", "lacosamide", "phenytoin", "phenobarbital",
+        "carbamazepine", "oxcarbazepine", "eslicarbazepine", "lamotrigine", "topiramate",
+        "zonisamide", "perampanel", "cenobamate", "clobazam", "clonazepam", "lorazepam",
+        "other")  # fmt: skip
+ANESTHETICS = ("midazolam", "propofol", "ketamine", "pentobarbital", "thiopental", "other")
+LICENSED = "licensed instrument: scores only, never item text"
+DAYS = Decimal(3650)
+
+
+def _assessed_on() -> ItemDef:
+    return ItemDef("assessed_on", DT, "Assessed on", required=True, cdash="QSDAT")
+
+
+def _score(code: str, label: str, *, required: bool = False, low: int = 0, high: int = 100,
+           help: str = LICENSED) -> ItemDef:  # fmt: skip
+    return ItemDef(code, D, label, unit="points", min=Decimal(low), max=Decimal(high),
+                   required=required, sdtm="QSSTRESN", help=help)  # fmt: skip
+
+
+def _t_score(code: str, label: str) -> ItemDef:
+    return ItemDef(code, D, label, unit="T-score", min=Decimal(0), max=Decimal(100),
+                   sdtm="QSSTRESN", help="T-score, mean 50, SD 10 (" + LICENSED + ")")  # fmt: skip
+
+
+def _cytokine(code: str, label: str, *, arm_revealing: bool = False, why: str = "") -> ItemDef:
+    return ItemDef(code, D, label, unit="pg/mL", min=Decimal(0), max=Decimal(10_000_000),
+                   cdash="LBORRES", sdtm="LBSTRESN", arm_revealing=arm_revealing,
+                   help=why)  # fmt: skip
+
+
+MORE_FORMS: tuple[FormDef, ...] = (
+    FormDef(
+        "inpatient_daily", 1, "Daily inpatient course", visits=("inpatient_day_N",),
+        items=(
+            ItemDef("clinical_seizures", B, "Clinical seizures in the past 24 h", required=True),
+            ItemDef("eeg_status", C, "EEG in the past 24 h", required=True,
+                    choices=("not_done", "no_epileptiform_activity", "periodic_discharges",
+                             "electrographic_seizures", "electrographic_status"),
+                    help="the worst finding of the day"),
+            ItemDef("anesthetic_infusion", B, "Continuous anesthetic infusion running",
+                    required=True, help="on at any time of the day"),
+            ItemDef("anesthetic_agents", M, "Anesthetic agents infused", choices=ANESTHETICS,
+                    cdash="CMTRT"),
+            ItemDef("anesthetic_stopped_at", TS, "Last continuous infusion stopped at",
+                    cdash="CMENDTC", help="when the infusion was switched off this day"),
+            ItemDef("mechanical_ventilation", B, "Mechanically ventilated", required=True),
+            ItemDef("in_icu", B, "In the ICU", required=True),
+            ItemDef("asm_count", INT, "ASMs given", min=Decimal(0), max=Decimal(20),
+                    required=True, help="antiseizure medications given this day"),
+            ItemDef("notes", T, "Notes", names_drug=True),
+        ),
+    ),
+    FormDef(
+        "discharge", 1, "Hospital discharge", visits=("discharge",), event=True,
+        items=(
+            ItemDef("discharged_on", DT, "Discharge date", required=True, cdash="DSSTDAT",
+                    sdtm="DSSTDTC", help="on or after the enrollment date"),
+            ItemDef("icu_days", INT, "ICU days", unit="days", min=Decimal(0), max=DAYS,
+                    required=True),
+            ItemDef("hospital_days", INT, "Hospital days", unit="days", min=Decimal(0), max=DAYS,
+                    required=True),
+            ItemDef("ventilator_days", INT, "Ventilator days", unit="days", min=Decimal(0),
+                    max=DAYS, required=True),
+            ItemDef("asms_at_discharge", M, "ASMs at discharge", choices=(*ASMS, "none"),
+                    required=True, cdash="CMTRT", help="\"none\" when none is prescribed"),
+            ItemDef("destination", C, "Discharged to",
+                    choices=("home", "rehabilitation", "long_term_care", "other_hospital",
+                             "other")),
+        ),
+    ),
+    FormDef(
+        "pcpc", 1, "Pediatric Cerebral Performance Category (children)", visits=OUTCOME_VISITS,
+        outcome=True,
+        items=(
+            ItemDef("pcpc", INT, "PCPC", min=Decimal(1), max=Decimal(6), required=True,
+                    cdash="QSORRES", sdtm="QSSTRESN", help="1 normal … 6 brain death"),
+            _assessed_on(),
+        ),
+    ),
+    FormDef(
+        "neuroqol", 1, "Neuro-QoL", visits=QOL_VISITS, outcome=True,
+        items=(
+            ItemDef("respondent", C, "Respondent", choices=("self", "proxy"), required=True),
+            _t_score("cognitive_function_t", "Cognitive function"),
+            _t_score("anxiety_t", "Anxiety"),
+            _t_score("depression_t", "Depression"),
+            _t_score("fatigue_t", "Fatigue"),
+            _t_score("sleep_disturbance_t", "Sleep disturbance"),
+            _t_score("social_roles_t", "Ability to participate in social roles"),
+            _t_score("upper_extremity_t", "Upper extremity function"),
+            _t_score("lower_extremity_t", "Lower extremity function"),
+            _assessed_on(),
+        ),
+    ),
+    FormDef(
+        "qolie31", 1, "QOLIE-31 (adults)", visits=QOL_VISITS, outcome=True,
+        items=(
+            _score("qolie31_total", "QOLIE-31 total (0–100, higher better)", required=True),
+            _score("seizure_worry", "Seizure worry"),
+            _score("overall_qol", "Overall quality of life"),
+            _score("emotional_wellbeing", "Emotional well-being"),
+            _score("energy_fatigue", "Energy/fatigue"),
+            _score("cognitive_functioning", "Cognitive functioning"),
+            _score("medication_effects", "Medication effects"),
+            _score("social_functioning", "Social functioning"),
+            _assessed_on(),
+        ),
+    ),
+    FormDef(
+        "pedsql", 1, "PedsQL (children)", visits=QOL_VISITS, outcome=True,
+        items=(
+            ItemDef("respondent", C, "Respondent", choices=("child", "parent"), required=True),
+            _score("pedsql_total", "PedsQL total (0–100, higher better)", required=True),
+            _score("physical_health", "Physical health summary"),
+            _score("psychosocial_health", "Psychosocial health summary"),
+            _score("emotional_functioning", "Emotional functioning"),
+            _score("social_functioning", "Social functioning"),
+            _score("school_functioning", "School functioning"),
+            _assessed_on(),
+        ),
+    ),
+    FormDef(
+        "moca", 1, "Montreal Cognitive Assessment (adults, month 12)", visits=("month12",),
+        outcome=True,
+        items=(
+            ItemDef("moca", INT, "MoCA total", min=Decimal(0), max=Decimal(30), required=True,
+                    cdash="QSORRES", sdtm="QSSTRESN",
+                    help="0–30 with the education point included; " + LICENSED),
+            ItemDef("education_point_added", B, "1 point added for ≤ 12 years of education"),
+            _assessed_on(),
+        ),
+    ),
+    FormDef(
+        "seizure_followup", 1, "Seizures and ASMs since the last visit", visits=QOL_VISITS,
+        items=(
+            ItemDef("seizures_since_last_visit", B, "Seizures since the last visit",
+                    required=True),
+            ItemDef("last_seizure_on", DT, "Date of the last seizure"),
+            ItemDef("post_norse_epilepsy", B, "Post-NORSE epilepsy", required=True,
+                    help="an unprovoked seizure more than 2 weeks after the end of SE"),
+            ItemDef("asm_count", INT, "Number of ASMs taken now", min=Decimal(0),
+                    max=Decimal(20), required=True),
+            ItemDef("asms", M, "ASMs taken now", choices=ASMS, cdash="CMTRT"),
+        ),
+    ),
+    FormDef(
+        "biosamples", 1, "Biosamples (serum/CSF cytokines)",
+        visits=("baseline", "inpatient_day_N", "unscheduled"), repeating=True,
+        items=(
+            ItemDef("specimen", C, "Specimen", choices=("serum", "csf"), required=True,
+                    cdash="LBSPEC", sdtm="LBSPEC"),
+            ItemDef("collected_at", TS, "Sample time", required=True, cdash="LBDTC",
+                    sdtm="LBDTC", help="the time relative to the first dose is derived"),
+            _cytokine("il6_pg_ml", "IL-6", arm_revealing=True,
+                      why="rises on tocilizumab (IL-6 receptor blockade): reveals the arm"),
+            _cytokine("il1b_pg_ml", "IL-1β"),
+            _cytokine("il1ra_pg_ml", "IL-1RA", arm_revealing=True,
+                      why="anakinra is recombinant IL-1RA: the assay reveals the arm"),
+            _cytokine("tnfa_pg_ml", "TNF-α"),
+            _cytokine("cxcl8_pg_ml", "CXCL8 (IL-8)"),
+            _cytokine("ccl2_pg_ml", "CCL2 (MCP-1)"),
+        ),
+    ),
+    FormDef(
+        "interview", 1, "Optional interview", visits=("interview",), event=True,
+        items=(
+            ItemDef("interviewed_on", DT, "Interview date", required=True),
+            ItemDef("respondent", C, "Interviewed", required=True,
+                    choices=("participant", "family", "participant_and_family")),
+            ItemDef("duration_min", INT, "Duration", unit="min", min=Decimal(1),
+                    max=Decimal(480)),
+            ItemDef("recorded", B, "Audio recorded"),
+            ItemDef("notes", T, "Notes", names_drug=True),
+        ),
+    ),
+)  # fmt: skip
+FORMS = FORMS + MORE_FORMS
+# a form saved only with an optional consent of the participant (checked by the save action)
+CONSENT_FOR: dict[str, str] = {"interview": "interview", "biosamples": "biosamples"}
+
 _problems = catalog_errors(FORMS)
 if _problems:  # pragma: no cover - a declaration error stops the import
     raise ValueError("; ".join(_problems))

@@ -251,3 +251,16 @@ def present_form_signature(found: FormInstance) -> dict[str, Any] | None:
 
     covering = covering_signature(found)
     return _signature_brief(*covering) if covering is not None else None
+
+
+def present_assessed_unmasked_entry(found: FormInstance) -> dict[str, Any]:
+    """One outcome entry assessed unmasked, as the unmasking report lists it (no values)."""
+    return {
+        "type": "assessed_unmasked",
+        "study_id": found.participant.study_id,
+        "user": found.assessed_by.get_username() if found.assessed_by else None,
+        "visit": found.visit.code,
+        "instrument": found.form,
+        "instance": found.number,
+        "occurred_at": found.saved_at.isoformat(),
+    }

@@ -41,3 +41,11 @@ def _signatures(sender: Any, participant: Any, actor: Any, **kwargs: Any) -> Non
 
     participant.screening.refresh_from_db()
     note_invalidated(actor, participant)
+
+
+@receiver(events.unmasked, dispatch_uid="crf.flag_outcomes")
+def _flag_outcomes(sender: Any, participant: Any, user: Any, actor: Any, **kwargs: Any) -> int:
+    """Outcome forms the unmasked user saved from the unmasking on: ``assessed_unmasked``."""
+    from combat_norse.crf.actions.outcomes import flag_outcomes_after_unmasking
+
+    return flag_outcomes_after_unmasking(participant, user, actor)

@@ -23,6 +23,7 @@ class RuleContext:
     age_years: int | None
     visit_window: tuple[date | None, date | None]
     death_recorded: bool
+    enrolled_on: date | None = None  # the enrollment's date at the site (enrolled_at's otherwise)
 
 
 Finding = tuple[str, str]
@@ -90,6 +91,58 @@ def _outside_window(item: str) -> Rule:
 
 for _form in ("mrs", "gose", "gose_peds"):
     rule(_form, f"{_form}_in_window")(_outside_window("assessed_on"))
+
+
+# --------------------------------------------------------------------- issue 15: the rest of §9
+def _for_children(item: str, name: str, adult_form: str) -> Rule:
+    def check(ctx: RuleContext) -> Iterator[Finding]:
+        if ctx.age_years is not None and ctx.age_years >= 18 and item in ctx.values:
+            yield item, f"{name} is for children: use {adult_form} for an adult"
+
+    return check
+
+
+def _for_adults(item: str, name: str, child_form: str) -> Rule:
+    def check(ctx: RuleContext) -> Iterator[Finding]:
+        if ctx.age_years is not None and ctx.age_years < 18 and item in ctx.values:
+            yield item, f"{name} is for adults{child_form}"
+
+    return check
+
+
+rule("pcpc", "pcpc_for_children")(_for_children("pcpc", "PCPC", "mRS or GOS-E"))
+rule("pedsql", "pedsql_for_children")(_for_children("pedsql_total", "PedsQL", "QOLIE-31"))
+rule("qolie31", "qolie31_for_adults")(_for_adults("qolie31_total", "QOLIE-31",
+                                                  ": use PedsQL for a child"))  # fmt: skip
+rule("moca", "moca_for_adults")(_for_adults("moca", "MoCA", ""))
+for _form in ("pcpc", "neuroqol", "qolie31", "pedsql", "moca"):
+    rule(_form, f"{_form}_in_window")(_outside_window("assessed_on"))
+
+
+@rule("discharge", "discharge_after_enrollment")
+def _discharge_after_enrollment(ctx: RuleContext) -> Iterator[Finding]:
+    raw = ctx.values.get("discharged_on")
+    enrolled_on = ctx.enrolled_on or ctx.enrolled_at.date()
+    if isinstance(raw, str) and date.fromisoformat(raw) < enrolled_on:
+        yield "discharged_on", f"discharge before enrollment ({enrolled_on.isoformat()})"
+
+
+@rule("discharge", "discharge_days_within_stay")
+def _days_within_stay(ctx: RuleContext) -> Iterator[Finding]:
+    stay = ctx.values.get("hospital_days")
+    if not isinstance(stay, int):
+        return
+    for item, name in (("icu_days", "ICU days"), ("ventilator_days", "ventilator days")):
+        days = ctx.values.get(item)
+        if isinstance(days, int) and days > stay:
+            yield item, f"{name} ({days}) exceed the hospital days ({stay})"
+
+
+@rule("seizure_followup", "asm_count_matches_list")
+def _asm_count_matches(ctx: RuleContext) -> Iterator[Finding]:
+    listed, count = ctx.values.get("asms"), ctx.values.get("asm_count")
+    if isinstance(listed, list) and isinstance(count, int) and len(listed) != count:
+        yield "asm_count", f"{count} ASMs counted but {len(listed)} listed"
 
 
 def findings(ctx: RuleContext) -> dict[tuple[str, str], str]:

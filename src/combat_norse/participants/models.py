@@ -1,5 +1,5 @@
 """Participant data: the screening log, consent, enrollment, end of follow-up, assessor
-assignments and unmasking records, and masked outcome assessments.
+assignments and unmasking records (outcome entries are data capture's outcome forms).
 
 Every model here is trial data: it declares ``arm_revealing`` (core.masking) and has no
 ``objects`` manager; reads go through ``participants.access`` and writes through
@@ -320,37 +320,6 @@ class Unmasking(models.Model):
 
     def __str__(self) -> str:
         return f"unmasking {self.pk} ({self.kind})"
-
-    def audit_scope(self) -> tuple[str, str]:
-        return self.participant.site.code, self.participant.study_id
-
-
-class OutcomeAssessment(models.Model):
-    """One masked functional-scale score (§9) with the assessor's masking status."""
-
-    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="outcomes")
-    visit = models.CharField(max_length=24)
-    instrument = models.CharField(max_length=16)
-    score = models.IntegerField()
-    assessed_at = models.DateTimeField()
-    assessed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    assessed_unmasked = models.BooleanField(default=False)
-
-    history = trial_history()
-    arm_revealing = NOT_ARM_REVEALING
-    unscoped = models.Manager()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["participant", "visit", "instrument"], name="outcome_unique_per_visit"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.instrument} at {self.visit} for participant {self.participant_id}"
 
     def audit_scope(self) -> tuple[str, str]:
         return self.participant.site.code, self.participant.study_id

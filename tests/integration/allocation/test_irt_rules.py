@@ -241,7 +241,7 @@ def test_refused_reads_of_the_lists_and_reports_are_audited(
     personas: Any, production_list: Any, capsys: Any
 ) -> None:
     from combat_norse.cli.main import main
-    from combat_norse.participants.actions import unmasking_report
+    from combat_norse.crf.actions.reports import unmasking_report
     from combat_norse.sites.access import AccessDenied
 
     for command in (["randomization", "verify"], ["randomization", "export"],

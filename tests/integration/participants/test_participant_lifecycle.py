@@ -11,6 +11,8 @@ from django.core import mail
 from django.utils import timezone
 
 from combat_norse.audit.models import AuditEvent
+from combat_norse.crf.actions.forms import do_save_form
+from combat_norse.crf.actions.reports import unmasking_report
 from combat_norse.participants.access import access_participants, access_screenings
 from combat_norse.participants.actions import (
     Refused,
@@ -19,13 +21,11 @@ from combat_norse.participants.actions import (
     do_enroll,
     do_record_assessor_unmasked,
     do_record_consent,
-    do_record_outcome,
     do_rescreen,
     do_screen,
     do_unmask,
     do_withdraw,
     expire_unrandomized,
-    unmasking_report,
     valid_consent,
 )
 from combat_norse.participants.models import Participant, ScreeningDecision
@@ -35,6 +35,11 @@ from combat_norse.sites.models import Site
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#10")]
 
 PASSWORD = "correct horse battery staple 42"
+
+
+def _mrs(score: int) -> dict[str, Any]:
+    """An mRS form's values (outcome entries are data capture's ``mrs`` form, issue 15)."""
+    return {"mrs": score, "assessed_on": timezone.now().date().isoformat()}
 
 
 @pytest.mark.req("§5")
@@ -108,13 +113,13 @@ def test_withdrawal_from_follow_up_ends_follow_up_and_refuses_later_outcomes(
 ) -> None:
     p = enroll()
     do_assign_assessor(personas.coord, p, personas.assessor)
-    do_record_outcome(personas.assessor, p, visit="day30", instrument="mrs", score=3)
+    do_save_form(personas.assessor, p, "day30", "mrs", _mrs(3))
     do_withdraw(personas.coord, p, scope="stop_follow_up", reason="moved abroad")
     p.refresh_from_db()
     assert p.status == "withdrawn" and p.ended_at is not None
-    with pytest.raises(Refused, match="no valid consent"):
-        do_record_outcome(personas.assessor, p, visit="month3", instrument="mrs", score=2)
-    assert AuditEvent.objects.filter(action="outcome_refused").count() == 1
+    with pytest.raises(Refused, match="follow-up ended"):
+        do_save_form(personas.assessor, p, "month3", "mrs", _mrs(2))
+    assert AuditEvent.objects.filter(action="form_save_refused").count() == 1
 
 
 def test_death_ends_follow_up_once(personas: Any, enroll: Callable[..., Any]) -> None:
@@ -164,14 +169,17 @@ def test_incidental_unmasking_flags_later_outcomes_of_that_assessor_only(
     p = enroll(now=now - timedelta(days=20), se_onset=(now - timedelta(days=22)).isoformat())
     do_randomize(personas.coord, p, now=now - timedelta(days=20))
     do_assign_assessor(personas.coord, p, personas.assessor)
-    t0 = now - timedelta(days=10)
-    before = do_record_outcome(personas.assessor, p, visit="day30", instrument="mrs", score=3,
-                               assessed_at=t0 - timedelta(days=1))
+    from combat_norse.accounts.actions import do_add_user
+
+    other = do_add_user("assessor2", "outcome_assessor", ("YNH",)).user
+    do_assign_assessor(personas.coord, p, other)
+    before, _ = do_save_form(personas.assessor, p, "day30", "mrs", _mrs(3))
     do_record_assessor_unmasked(personas.assessor, p, personas.assessor,
-                                how="family mentioned the drug", occurred_at=t0)
-    after = do_record_outcome(personas.assessor, p, visit="month3", instrument="mrs", score=2,
-                              assessed_at=t0 + timedelta(days=5))
+                                how="family mentioned the drug", occurred_at=timezone.now())
+    after, _ = do_save_form(personas.assessor, p, "month3", "mrs", _mrs(2))
+    theirs, _ = do_save_form(other, p, "month6", "mrs", _mrs(2))
     before.refresh_from_db()
+    assert not theirs.assessed_unmasked  # another assessor of the participant is not flagged
     assert (before.assessed_unmasked, after.assessed_unmasked) == (False, True)
     report = unmasking_report(personas.statistician)
     assert [r["type"] for r in report] == ["unmasking", "assessed_unmasked"]
@@ -188,16 +196,16 @@ def test_unmasking_recorded_late_flags_outcomes_already_entered_after_it(
     p = enroll(now=now - timedelta(days=20), se_onset=(now - timedelta(days=22)).isoformat())
     do_assign_assessor(personas.coord, p, personas.assessor)
     t0 = now - timedelta(days=10)
-    o = do_record_outcome(personas.assessor, p, visit="day30", instrument="mrs", score=4,
-                          assessed_at=t0 + timedelta(days=1))
+    o, _ = do_save_form(personas.assessor, p, "day30", "mrs", _mrs(4))
+    seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
     do_record_assessor_unmasked(personas.coord, p, personas.assessor, how="saw the drug chart",
                                 occurred_at=t0)
     o.refresh_from_db()
     assert o.assessed_unmasked
-    # one event for the change (naming how many outcomes it flagged); the outcome's own row
-    # history carries the actor and the reason
-    event = AuditEvent.objects.get(action="record_unmasking", participant_ref=p.study_id)
-    assert event.changes["outcomes_flagged"] == [None, 1]
+    # one event for the change; the flagged form's own row history (written by data capture's
+    # receiver of ``unmasked``, in the same transaction) carries the actor and the reason
+    assert list(AuditEvent.objects.filter(seq__gt=seq).values_list("action", flat=True)) == [
+        "record_unmasking"]
     last = o.history.order_by("-history_id").first()
     assert last.history_user == personas.coord
     assert last.history_change_reason.startswith("assessor unmasked")

@@ -1,2 +1,3 @@
 """Data-capture actions, one module per noun: :mod:`.visits` (schedule, missed, the status
-clock) and :mod:`.forms` (save, verify, lock, unlock)."""
+clock), :mod:`.forms` (save, verify, lock, unlock), :mod:`.outcomes` (assessed unmasked) and
+:mod:`.reports` (the unmasking report)."""

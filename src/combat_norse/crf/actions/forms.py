@@ -40,6 +40,7 @@ from combat_norse.crf.models import (
     VisitStatus,
 )
 from combat_norse.participants.access import access_participant
+from combat_norse.participants.actions.consent import valid_consent
 from combat_norse.participants.lookups import participant_by_study_id
 from combat_norse.participants.models import Participant, ParticipantStatus, Unmasking
 from combat_norse.sites.access import AccessDenied, scope_for
@@ -129,6 +130,7 @@ def _sync_queries(instance: FormInstance, participant: Participant, actor: User)
         visit_window=(instance.visit.earliest, instance.visit.latest),
         death_recorded=FormInstance.unscoped.filter(participant=participant, form="death")
         .exclude(status=FormStatus.IN_PROGRESS).exists(),
+        enrolled_on=local_date(participant.enrolled_at, visit_zone(participant)),
     )  # fmt: skip
     failing = rules.findings(ctx)
     now = timezone.now()
@@ -184,6 +186,9 @@ def do_save_form(
             .select_related("site", "screening").get(pk=participant.pk)  # fmt: skip
         if participant.status != ParticipantStatus.ACTIVE and form.code != "death":
             raise Refused.state(f"follow-up ended ({participant.status})")
+        needed = catalog.CONSENT_FOR.get(form.code)
+        if needed and valid_consent(participant.screening, purpose=needed) is None:
+            raise Refused(Reason.NO_VALID_CONSENT, f"the optional {needed} consent")
         visit = event_or_day_visit(participant, visit_code, actor)
         if visit.status == VisitStatus.NOT_APPLICABLE:
             raise Refused.state(f"the {visit.code} visit is not applicable")

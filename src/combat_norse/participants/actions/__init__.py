@@ -5,9 +5,10 @@
 - :mod:`.enrollment` — study ids, cohort routing, the day-8 move;
 - :mod:`.follow_up` — withdrawal, death, loss to follow-up;
 - :mod:`.masking` — assessor assignment, incidental and deliberate unmasking;
-- :mod:`.onset` — correction of the seizure onset (cohort and stratum kept);
-- :mod:`.outcomes` — masked outcome assessments;
-- :mod:`.reports` — the unmasking report.
+- :mod:`.onset` — correction of the seizure onset (cohort and stratum kept).
+
+Outcome entries and the unmasking report belong to data capture (``combat_norse.crf``: the
+outcome forms and ``crf.actions.reports``), which this app may not import.
 
 Each action checks, changes and audits in one transaction and raises the shared errors of
 :mod:`combat_norse.core.errors`; a refusal writes nothing but the audit of the attempt. The UI,
@@ -39,8 +40,6 @@ from combat_norse.participants.actions.masking import (
     notify_unmasking,
 )
 from combat_norse.participants.actions.onset import do_correct_onset
-from combat_norse.participants.actions.outcomes import do_record_outcome
-from combat_norse.participants.actions.reports import unmasking_report
 from combat_norse.participants.actions.screening import (
     check_screening_record,
     do_record_not_enrolled,
@@ -68,13 +67,11 @@ __all__ = [
     "do_record_assessor_unmasked",
     "do_record_consent",
     "do_record_not_enrolled",
-    "do_record_outcome",
     "do_rescreen",
     "do_screen",
     "do_unmask",
     "do_withdraw",
     "expire_unrandomized",
     "notify_unmasking",
-    "unmasking_report",
     "valid_consent",
 ]

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from combat_norse.audit.api import SYSTEM, audited_save, save_with_history
+from combat_norse.audit.api import SYSTEM, audited_save
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core import events
 from combat_norse.core.errors import BadInput, Reason, Refused, require_reason
@@ -23,7 +23,6 @@ from combat_norse.participants.actions.common import (
 from combat_norse.participants.lookups import participant_by_study_id
 from combat_norse.participants.models import (
     AssessorAssignment,
-    OutcomeAssessment,
     Participant,
     Unmasking,
     UnmaskingKind,
@@ -60,23 +59,6 @@ def do_assign_assessor(
     return assignment
 
 
-def _flag_outcomes_after(unmasking: Unmasking, actor: User) -> int:
-    """Flag the assessor's outcome entries from the unmasking on (history rows with the
-    actor; the unmasking's one event lists how many)."""
-    flagged = 0
-    for outcome in OutcomeAssessment.unscoped.select_for_update(no_key=True).filter(
-        participant=unmasking.participant,
-        assessed_by=unmasking.user,
-        assessed_at__gte=unmasking.occurred_at,
-        assessed_unmasked=False,
-    ):
-        outcome.assessed_unmasked = True
-        save_with_history(outcome, actor=actor, reason=f"assessor unmasked (record {unmasking.pk})",
-                          update_fields=["assessed_unmasked"])
-        flagged += 1
-    return flagged
-
-
 def do_record_assessor_unmasked(
     actor: User,
     participant: Participant | str,
@@ -86,7 +68,8 @@ def do_record_assessor_unmasked(
     occurred_at: datetime | None = None,
 ) -> Unmasking:
     """Record that a masked assessor learned this participant's arm (told by family, saw a drug
-    chart): their outcome entries from ``occurred_at`` on are flagged ``assessed_unmasked``."""
+    chart). The ``unmasked`` event lets data capture flag their outcome entries saved from
+    ``occurred_at`` on ``assessed_unmasked`` (history rows with the actor, same transaction)."""
     if not how.strip():
         raise BadInput("how", "say how the arm became known")
     when = as_aware(occurred_at)
@@ -114,9 +97,7 @@ def do_record_assessor_unmasked(
             recorded_by=actor,
             recorded_at=timezone.now(),
         )
-        flagged = _flag_outcomes_after(unmasking, actor)
-        audited_save(unmasking, actor=actor, action=AuditAction.RECORD_UNMASKING,
-                     extra_changes={"outcomes_flagged": [None, flagged]})
+        audited_save(unmasking, actor=actor, action=AuditAction.RECORD_UNMASKING)
         events.unmasked.send(sender=Participant, participant=participant, user=assessor,
                              kind=UnmaskingKind.INCIDENTAL, actor=actor)
     return unmasking
@@ -155,9 +136,7 @@ def do_unmask(
             recorded_by=actor,
             recorded_at=now,
         )
-        flagged = _flag_outcomes_after(unmasking, actor)
-        audited_save(unmasking, actor=actor, action=AuditAction.UNMASK, reason=reason,
-                     extra_changes={"outcomes_flagged": [None, flagged]})
+        audited_save(unmasking, actor=actor, action=AuditAction.UNMASK, reason=reason)
         events.unmasked.send(sender=Participant, participant=participant, user=actor,
                              kind=UnmaskingKind.DELIBERATE, actor=actor)
         from combat_norse.participants.tasks import send_unmasking_notice
