@@ -162,9 +162,9 @@ def enroll_bulk(coordinators: dict[str, Any], n: int) -> None:
 def set_up(args: argparse.Namespace, url: str) -> dict[str, Any]:
     from django.core.management import call_command
 
+    from combat_norse.accounts.actions import do_add_user
     from combat_norse.allocation.actions import do_setup_list
     from combat_norse.participants.models import Participant
-    from combat_norse.sites.actions import do_add_user
 
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0)

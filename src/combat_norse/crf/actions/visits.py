@@ -168,9 +168,9 @@ def do_mark_visit_missed(
     participant = participant_by_study_id(participant)
     attempt = Attempt.on(AuditAction.VISIT_MISSED, participant)
     with refusals_audited(actor, attempt), transaction.atomic():
-        reason = require_reason(reason, what="a missed visit")
         scope_for(actor).require(participant.site_id, roles=VISIT_WRITER_ROLES,
                                  action="declare a visit missed")  # fmt: skip
+        reason = require_reason(reason, what="a missed visit")  # after site and role (§13)
         visit = Visit.unscoped.select_for_update(no_key=True).filter(
             participant=participant, code=visit_code
         ).first()
