@@ -4,7 +4,9 @@ fresh database to a randomized participant and reads it back, on any day.
 The block after the ``<!-- walkthrough ... -->`` marker is run by bash, from a scratch folder that
 looks like a fresh clone after ``make demo`` (the project's ``.venv`` and ``examples`` linked
 in, its own ``var/`` with a new SQLite database, migrated and loaded with the demo personas).
-Runs once, on SQLite: it is about the README and the embedded default, not the engine."""
+In the SQLite pass it runs on the embedded default (no DATABASE_URL, as a new user has); in the
+PostgreSQL pass on a throwaway PostgreSQL database made for it and dropped after, so the
+walkthrough (enrollment to the month-12 outcome) is proven on both engines."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ import os
 import re
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -31,12 +36,30 @@ def walkthrough_block() -> str:
     return match.group(1)
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="runs once, in the SQLite pass (its own database, the embedded default)",
-)
+@pytest.fixture
+def database_url() -> Iterator[str | None]:
+    """None (the embedded SQLite default) in the SQLite pass; a fresh PostgreSQL database in
+    the PostgreSQL pass."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        yield None
+        return
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_walkthrough_{uuid.uuid4().hex[:8]}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def test_the_readme_walkthrough_runs_as_printed_to_a_randomized_participant(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str | None
 ) -> None:
     venv = ROOT / ".venv"
     if not (venv / "bin" / "combat-norse").exists():
@@ -45,6 +68,8 @@ def test_the_readme_walkthrough_runs_as_printed_to_a_randomized_participant(
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
     env.update(VAR_DIR=str(tmp_path / "var"), PYTHONDONTWRITEBYTECODE="1")
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     manage = [sys.executable, str(ROOT / "manage.py")]
     for step in (["migrate", "--noinput"], ["seed_demo"]):  # what `make demo` does
         subprocess.run([*manage, *step], cwd=tmp_path, env=env, check=True,
@@ -74,4 +99,9 @@ def test_the_readme_walkthrough_runs_as_printed_to_a_randomized_participant(
     assert {"status": "locked", "sdv": "verified"} in outputs
     visits = next(o for o in outputs if "visits" in o)
     assert [v["visit"] for v in visits["visits"]][:2] == ["baseline", "day30"]
+    saved = [o for o in outputs if o.get("form") == "mrs" and "version" in o]
+    assert [o["visit"] for o in saved] == ["day30", "month3", "month6", "month12"]
+    open_queries = next(o for o in outputs if "queries" in o and "study_id" not in o)
+    assert any(q["origin"] == "manual" and q["visit"] == "month12"
+               for q in open_queries["queries"])  # fmt: skip
     assert randomized["arm"] not in json.dumps(assessor)
