@@ -30,7 +30,9 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
         "unmasking",
     ),
     "combat_norse.cli.user_cmds": ("user",),
-    "combat_norse.cli.crf_cmds": ("forms", "visits", "visit", "form", "sign", "signatures"),
+    "combat_norse.cli.crf_cmds": (
+        "forms", "due", "visits", "visit", "form", "sign", "signatures",
+    ),
     "combat_norse.cli.audit_cmds": ("audit",),
     "combat_norse.cli.query_cmds": ("queries", "query"),
 }  # fmt: skip

@@ -148,3 +148,62 @@ def access_signatures(
         .order_by("signed_at", "id")
     )  # fmt: skip
     return participant, found
+
+
+# ------------------------------------------------------------------ the due-work list (§14)
+def access_due(
+    user: User | Scope, *, site: Site | None = None, now: datetime | None = None
+) -> dict[str, list[Any]]:
+    """The site's due work the user may read (§14 ``due``): visits past their window and not
+    done (by each site's local date, whether or not the clock has run), forms left in progress,
+    open queries, and participants with complete forms but no valid casebook signature. Safety
+    clocks and safety labs join when the safety app exists (issue 16)."""
+    from combat_norse.crf.actions.signatures import validity
+    from combat_norse.crf.actions.visits import CLOSED, local_date
+    from combat_norse.crf.models import FormStatus, SignatureMeaning
+
+    scope = _scope(user)
+    now = now or timezone.now()
+    participants = access_participants(scope).select_related("site", "screening")
+    if site is not None:
+        participants = participants.filter(site=site)
+    readable = {p.pk: p for p in participants}
+    overdue = []
+    for v in (
+        Visit.unscoped.filter(participant_id__in=list(readable), latest__isnull=False)
+        .exclude(status__in=CLOSED).order_by("latest", "id")
+    ):  # fmt: skip
+        p = readable[v.participant_id]
+        zone = str(p.screening.record.get("site_timezone") or p.site.timezone)
+        if v.latest is not None and v.latest < local_date(now, zone):
+            overdue.append(v)
+    hidden_forms = {f.code for f in _catalog_forms() if f.arm_revealing}
+    incomplete = [
+        fi for fi in FormInstance.unscoped.filter(
+            participant_id__in=list(readable), status=FormStatus.IN_PROGRESS
+        ).select_related("visit", "participant").order_by("saved_at", "id")
+        if not (fi.form in hidden_forms and scope.is_masked_at(readable[fi.participant_id].site_id))
+    ]  # fmt: skip
+    unsigned = []
+    with_data = set(
+        FormInstance.unscoped.filter(
+            participant_id__in=list(readable), status__in=(FormStatus.COMPLETE, FormStatus.LOCKED)
+        ).values_list("participant_id", flat=True)
+    )
+    for pk in sorted(with_data, key=lambda k: readable[k].study_id):
+        sigs = list(Signature.unscoped.filter(participant_id=pk,
+                                              meaning=SignatureMeaning.CASEBOOK))  # fmt: skip
+        if not sigs or not any(validity(readable[pk], sigs).values()):
+            unsigned.append(readable[pk])
+    return {
+        "overdue_visits": overdue,
+        "incomplete_forms": incomplete,
+        "open_queries": list(access_queries(scope, site=site, status=QueryStatus.OPEN)),
+        "unsigned_casebooks": unsigned,
+    }
+
+
+def _catalog_forms() -> tuple[Any, ...]:
+    from combat_norse.crf import catalog
+
+    return catalog.FORMS

@@ -264,3 +264,30 @@ def present_assessed_unmasked_entry(found: FormInstance) -> dict[str, Any]:
         "instance": found.number,
         "occurred_at": found.saved_at.isoformat(),
     }
+
+
+def present_due(due: Mapping[str, list[Any]], site: str | None) -> dict[str, Any]:
+    """``due`` (§14): the site's due-work list (what the reader may see; see ``access_due``).
+    ``open_clocks`` and ``overdue_safety_labs`` stay empty until the safety app (issue 16)."""
+    return {
+        "site": site,
+        "overdue_visits": [
+            {"study_id": v.participant.study_id, "visit": v.code, "latest": _day(v.latest),
+             "status": v.status}
+            for v in due["overdue_visits"]
+        ],
+        "incomplete_forms": [
+            {"study_id": fi.participant.study_id, "visit": fi.visit.code, "form": fi.form,
+             "instance": fi.number, "status": fi.status}
+            for fi in due["incomplete_forms"]
+        ],
+        "open_queries": [
+            {"id": q.pk, "study_id": q.form_instance.participant.study_id,
+             "visit": q.form_instance.visit.code, "form": q.form_instance.form,
+             "item": q.item, "opened_at": q.opened_at.isoformat()}
+            for q in due["open_queries"]
+        ],
+        "unsigned_casebooks": [{"study_id": p.study_id} for p in due["unsigned_casebooks"]],
+        "open_clocks": [],
+        "overdue_safety_labs": [],
+    }  # fmt: skip
