@@ -150,6 +150,19 @@ def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
+def read_password(args: Any, purpose: str = "re-authentication") -> str:
+    """A password asked again: one line of standard input with ``--password-stdin``, else a
+    prompt on a terminal; with neither it is bad input (never an argument: other local users
+    can see arguments)."""
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"password ({purpose}): ")
+    raise BadInput(f"password: {purpose} needs the password again; use --password-stdin")
+
+
 def add_as_option(parser: Any, *, required: bool = True) -> None:
     """The ``--as USERNAME`` option of every participant operation (§13)."""
     parser.add_argument("--as", dest="as_user", required=required, metavar="USERNAME",

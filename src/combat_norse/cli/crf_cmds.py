@@ -12,6 +12,7 @@ from combat_norse.cli.common import (
     add_as_option,
     emit_json,
     read_json_source,
+    read_password,
     setup_django,
     translate_errors,
 )
@@ -206,22 +207,8 @@ def register(sub: Any) -> None:
 
 
 # ---------------------------------------------------------------- signatures (§14 sign)
-def _password(args: argparse.Namespace) -> str:
-    """Re-authentication: the password from standard input (--password-stdin) or a prompt; with
-    neither (no --password-stdin and no terminal) it is bad input."""
-    import sys
-
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if sys.stdin.isatty():
-        import getpass
-
-        return getpass.getpass("password (signature): ")
-    raise BadInput("password: a signature needs the password again; use --password-stdin")
-
-
 def cmd_sign(args: argparse.Namespace) -> int:
-    password = _password(args)
+    password = read_password(args, "signature")
     setup_django()
     from combat_norse.crf.actions.signatures import do_sign
     from combat_norse.crf.presenters import present_signed

@@ -7,7 +7,6 @@ audited as theirs. Exit status 0 done, 2 bad input, 3 refused (``refused: ...``)
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from combat_norse.cli.common import (
@@ -16,6 +15,7 @@ from combat_norse.cli.common import (
     add_as_option,
     emit_json,
     read_json_source,
+    read_password,
     setup_django,
     translate_errors,
     warn,
@@ -41,15 +41,7 @@ def _site(code: str) -> Any:
         return access_site(code)
 
 
-def _password(args: argparse.Namespace) -> str:
-    """Re-authentication: the password from standard input (--password-stdin) or a prompt."""
-    if getattr(args, "password_stdin", False):
-        return sys.stdin.readline().rstrip("\n")
-    if sys.stdin.isatty():
-        import getpass
-
-        return getpass.getpass("password (re-authentication): ")
-    raise BadInput("password: re-authentication needed; use --password-stdin")
+_password = read_password
 
 
 # ---------------------------------------------------------------- participants
