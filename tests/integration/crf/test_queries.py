@@ -4,7 +4,6 @@ states, the rule queries that close themselves, and the audit events."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,35 +12,13 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from tests.integration.crf.conftest import run
 
 from combat_norse.audit.models import AuditEvent
-from combat_norse.cli.main import main
 from combat_norse.crf.models import DataQuery, QueryMessage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("§14")]
 DRUGS = ("anakinra", "tocilizumab")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None,
-        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, Any, str]:  # fmt: skip
-    if stdin is not None and monkeypatch is not None:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    try:
-        code = main(list(argv))
-    except SystemExit as exited:
-        code = int(exited.code or 0)
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip() else None), err
-
-
-@pytest.fixture
-def save(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    def _save(study_id: str, visit: str, form: str, values: dict[str, Any], user: str,
-              *extra: str) -> tuple[int, Any, str]:  # fmt: skip
-        return run(capsys, "form", "save", study_id, visit, form, "-", *extra, "--as", user,
-                   stdin=json.dumps(values), monkeypatch=monkeypatch)  # fmt: skip
-
-    return _save
 
 
 @dataclass

@@ -50,16 +50,6 @@ def sign(cli: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def save(cli: Callable[..., Any]) -> Callable[..., Any]:
-    def _save(study_id: str, visit: str, form: str, values: dict[str, Any], user: str,
-              *extra: str) -> tuple[int, Any, str]:  # fmt: skip
-        return cli("form", "save", study_id, visit, form, "-", *extra, "--as", user,
-                   stdin=json.dumps(values))  # fmt: skip
-
-    return _save
-
-
-@pytest.fixture
 def participant(personas: Any, enroll: Callable[..., Any], save: Callable[..., Any]) -> Any:
     """An enrolled YNH participant, assigned to the assessor, with a complete day-30 mRS, a
     baseline labs entry and a dose form."""
