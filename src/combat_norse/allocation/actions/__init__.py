@@ -15,7 +15,6 @@ from combat_norse.allocation.access import (
 )
 from combat_norse.allocation.actions.common import (
     PRODUCTION_SEED_BITS,
-    STATISTICIAN_ROLES,
     active_list,
     current_environment,
     random_seed,
@@ -40,7 +39,6 @@ from combat_norse.core.errors import BadInput as BadRequest
 
 __all__ = [
     "PRODUCTION_SEED_BITS",
-    "STATISTICIAN_ROLES",
     "BadInput",
     "BadRequest",
     "ListExhausted",

@@ -8,9 +8,7 @@ from django.utils.crypto import salted_hmac
 
 from combat_norse.allocation.models import RandomizationList
 from combat_norse.core.conf import trial_settings
-from combat_norse.sites.roles import Role
 
-STATISTICIAN_ROLES = frozenset({Role.STATISTICIAN})
 DEFAULT_BLOCKS_PER_STRATUM = 60  # about 180 slots per stratum; the alert asks for more in time
 
 #: Bits of a production seed, drawn from the operating system's CSPRNG. The algorithms are

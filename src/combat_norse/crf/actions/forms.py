@@ -282,9 +282,10 @@ def _transition(
 ) -> tuple[Participant, FormInstance]:
     participant = participant_by_study_id(participant)
     form = form_def(form_code)
-    scope_for(actor).require(participant.site_id, roles=roles, action=action.value.replace(
-        "form_", "") + " a form")  # fmt: skip
-    if form.arm_revealing and scope_for(actor).is_masked_at(participant.site_id):
+    scope = scope_for(actor)  # one read of the memberships for both checks
+    scope.require(participant.site_id, roles=roles,
+                  action=action.value.replace("form_", "") + " a form")  # fmt: skip
+    if form.arm_revealing and scope.is_masked_at(participant.site_id):
         raise AccessDenied(Reason.MASKED)
     visit = Visit.unscoped.filter(participant=participant, code=visit_code).first()
     qs = FormInstance.unscoped.select_for_update(no_key=True).filter(

@@ -37,7 +37,7 @@ from combat_norse.crf.models import (
 )
 from combat_norse.participants.lookups import participant_by_study_id
 from combat_norse.participants.models import Participant
-from combat_norse.sites.access import AccessDenied, scope_for
+from combat_norse.sites.access import AccessDenied, Scope, scope_for
 from combat_norse.sites.roles import Role
 
 QUERY_ROLES = frozenset({Role.DATA_MANAGER, Role.MONITOR})  # raise, close, reopen
@@ -75,9 +75,9 @@ def clean_text(text: str | None, *, required: bool) -> str:
     return cleaned
 
 
-def _refuse_masked(actor: User, participant: Participant, form_code: str, item: str) -> None:
+def _refuse_masked(scope: Scope, participant: Participant, form_code: str, item: str) -> None:
     """A masked actor never touches a query on an arm-revealing form or item."""
-    if not scope_for(actor).is_masked_at(participant.site_id):
+    if not scope.is_masked_at(participant.site_id):
         return
     form = catalog.LATEST.get(form_code)
     if form is None or form.arm_revealing or (
@@ -104,8 +104,9 @@ def do_raise_query(
     participant = participant_by_study_id(participant)
     with refusals_audited(actor, Attempt.on(AuditAction.QUERY_OPEN, participant)), \
             transaction.atomic():  # fmt: skip
-        scope_for(actor).require(participant.site_id, roles=QUERY_ROLES, action="raise a query")
-        _refuse_masked(actor, participant, form.code, item)
+        scope = scope_for(actor)  # one read of the memberships for both checks
+        scope.require(participant.site_id, roles=QUERY_ROLES, action="raise a query")
+        _refuse_masked(scope, participant, form.code, item)
         visit = Visit.unscoped.filter(participant=participant, code=visit_code).first()
         found = (
             FormInstance.unscoped.filter(visit=visit, form=form.code, number=instance or 1).first()
@@ -143,8 +144,9 @@ def _change(actor: User, query_id: int | str, verb: str, text: str | None) -> Da
     query = _query(query_id)
     participant = query.form_instance.participant
     with refusals_audited(actor, Attempt.on(action, query)), transaction.atomic():
-        scope_for(actor).require(participant.site_id, roles=roles, action=f"{verb} a query")
-        _refuse_masked(actor, participant, query.form_instance.form, query.item)
+        scope = scope_for(actor)
+        scope.require(participant.site_id, roles=roles, action=f"{verb} a query")
+        _refuse_masked(scope, participant, query.form_instance.form, query.item)
         query = DataQuery.unscoped.select_for_update(no_key=True).select_related(
             "form_instance__participant__site").get(pk=query.pk)  # fmt: skip
         if query.status not in sources:
