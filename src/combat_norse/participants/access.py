@@ -39,7 +39,10 @@ def access_screenings(
     wanted = frozenset(roles) - {Role.OUTCOME_ASSESSOR}
     if not scope.has_role(wanted):
         return ScreeningEntry.unscoped.none()
-    return ScreeningEntry.unscoped.filter(scope.site_q(wanted)).select_related("site")
+    # the participant too: the screening log shows each entry's study id (one query, not N)
+    return ScreeningEntry.unscoped.filter(scope.site_q(wanted)).select_related(
+        "site", "participant"
+    )
 
 
 def access_screening(
