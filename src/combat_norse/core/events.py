@@ -13,6 +13,8 @@ signal              keyword arguments
 ``withdrawn``       ``participant``, ``withdrawal``, ``actor``
 ``follow_up_ended`` ``participant``, ``status``, ``actor``
 ``onset_corrected`` ``participant``, ``old``, ``new`` (aware datetimes), ``actor``
+``form_saved``      ``participant``, ``instance`` (the saved form), ``before`` (its values
+                    before the save), ``actor``
 =================== ==========================================================================
 
 A receiver must not send e-mail or call out of the process (queue a task instead) and must not
@@ -29,3 +31,4 @@ unmasked = Signal()
 withdrawn = Signal()
 follow_up_ended = Signal()
 onset_corrected = Signal()
+form_saved = Signal()

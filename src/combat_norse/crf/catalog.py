@@ -322,6 +322,67 @@ MORE_FORMS: tuple[FormDef, ...] = (
     ),
 )  # fmt: skip
 FORMS = FORMS + MORE_FORMS
+
+# --------------------------------------------------------------------- issue 16: treatment, safety
+ADMINISTERED = ("given", "held", "missed")
+NOT_GIVEN = ("held", "missed")
+AE_ACTIONS = ("dose_not_changed", "dose_reduced", "drug_interrupted", "drug_withdrawn",
+              "not_applicable", "unknown")  # CDASH AEACN
+EXPECTED_IN_DISEASE = ("prolonged_icu_stay", "recurrent_seizures", "anesthetic_complications")
+SAFETY_FORMS: tuple[FormDef, ...] = (
+    FormDef(
+        "dose", 2, "Study drug administration", visits=("unscheduled",), repeating=True,
+        arm_revealing=True,
+        items=(
+            ItemDef("drug", C, "Drug", choices=("anakinra", "tocilizumab"), required=True,
+                    arm_revealing=True, cdash="EXTRT"),
+            ItemDef("administered", C, "Given, held or missed", choices=ADMINISTERED,
+                    arm_revealing=True, cdash="EXOCCUR",
+                    help="left empty: given; held (decided) or missed (not given) need a reason"),
+            ItemDef("dose_mg", D, "Dose", unit="mg", min=Decimal(0), max=Decimal(2000),
+                    required_unless=("administered", NOT_GIVEN), arm_revealing=True,
+                    cdash="EXDOSE"),
+            ItemDef("given_at", TS, "Given at (or due at, when held or missed)", required=True,
+                    arm_revealing=True, cdash="EXSTDTC"),
+            ItemDef("route", C, "Route", choices=("iv", "sc"),
+                    required_unless=("administered", NOT_GIVEN), arm_revealing=True,
+                    cdash="EXROUTE"),
+            ItemDef("given_by", T, "Given by (name or role)", arm_revealing=True),
+            ItemDef("not_given_reason", T, "Why held or missed",
+                    required_when=("administered", NOT_GIVEN), arm_revealing=True,
+                    cdash="EXREASND"),
+        ),
+    ),
+    FormDef(
+        "adverse_event", 2, "Adverse event", visits=("unscheduled",), repeating=True,
+        items=(
+            ItemDef("term", T, "Term (CTCAE v5 where one fits)", required=True, cdash="AETERM",
+                    names_drug=True),
+            ItemDef("meddra_llt_code", INT, "MedDRA lowest level term code (licensed: "
+                    "left empty unless coded by a MedDRA subscriber)", min=Decimal(10_000_000),
+                    max=Decimal(99_999_999), cdash="AELLTCD"),
+            ItemDef("grade", INT, "CTCAE grade", min=Decimal(1), max=Decimal(5), required=True,
+                    cdash="AETOXGR", help="`combat-norse safety grade` suggests it from labs"),
+            ItemDef("onset_date", DT, "Onset date", required=True, cdash="AESTDAT"),
+            ItemDef("serious", B, "Serious", required=True, cdash="AESER"),
+            ItemDef("seriousness", M, "Seriousness criteria", choices=SERIOUSNESS,
+                    required_when=("serious", (True,))),
+            ItemDef("awareness_at", TS, "Site aware at", required=True),
+            ItemDef("related_to_study_drug", C, "Related to study drug", choices=RELATEDNESS,
+                    required=True, cdash="AEREL"),
+            ItemDef("expected", B, "Expected (reference safety information)", required=True),
+            ItemDef("expected_in_disease", C, "Expected in the disease (§10: not expedited)",
+                    choices=EXPECTED_IN_DISEASE),
+            ItemDef("action_taken", C, "Action taken with the study drug", choices=AE_ACTIONS,
+                    cdash="AEACN"),
+            ItemDef("outcome", C, "Outcome", choices=AE_OUTCOMES, required=True, cdash="AEOUT"),
+            ItemDef("resolved_on", DT, "Resolved on", cdash="AEENDAT",
+                    required_when=("outcome", ("recovered", "recovered_with_sequelae"))),
+            ItemDef("narrative", T, "Narrative", names_drug=True),
+        ),
+    ),
+)  # fmt: skip
+FORMS = FORMS + SAFETY_FORMS
 # a form saved only with an optional consent of the participant (checked by the save action)
 CONSENT_FOR: dict[str, str] = {"interview": "interview", "biosamples": "biosamples"}
 

@@ -78,6 +78,20 @@ class ItemDef:
     help: str = ""
     si: tuple[SIAlternative, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)  # other languages
+    # required only when another item has one of these values ("reason" when a dose is held);
+    # ``required_unless`` the reverse (a dose's amount unless it was held or missed)
+    required_when: tuple[str, tuple[object, ...]] | None = None
+    required_unless: tuple[str, tuple[object, ...]] | None = None
+
+    def needed(self, values: Mapping[str, Any]) -> bool:
+        """Whether this item is required given the form's other values."""
+        if self.required_when is not None:
+            other, among = self.required_when
+            return values.get(other) in among
+        if self.required_unless is not None:
+            other, among = self.required_unless
+            return values.get(other) not in among
+        return self.required
 
     def __post_init__(self) -> None:
         if not _CODE.match(self.code):
@@ -114,7 +128,14 @@ class ItemDef:
             "si_alternatives": [
                 {"code": s.code, "unit": s.unit, "factor": _number(s.factor)} for s in self.si
             ] or None,
-        }
+            # only when set: the fingerprint of every form declared before them is unchanged
+            **({"required_when": {"item": self.required_when[0],
+                                  "in": list(self.required_when[1])}}
+               if self.required_when is not None else {}),
+            **({"required_unless": {"item": self.required_unless[0],
+                                    "in": list(self.required_unless[1])}}
+               if self.required_unless is not None else {}),
+        }  # fmt: skip
 
     def parse(self, raw: object) -> Any:
         """``raw`` (from JSON) as this item's stored value; ItemError otherwise. ``None`` clears."""
@@ -210,6 +231,11 @@ class FormDef:
             raise ValueError(f"{self.code}: an SI alternative clashes with an item")
         if not self.visits:
             raise ValueError(f"{self.code}: belongs to no visit")
+        for item in self.items:
+            condition = item.required_when or item.required_unless
+            if condition is not None and (item.required or condition[0] not in codes):
+                raise ValueError(f"{self.code}.{item.code}: a condition on an item of the form, "
+                                 "and not also always required")  # fmt: skip
 
     @property
     def item_map(self) -> dict[str, ItemDef]:
@@ -265,7 +291,7 @@ class FormDef:
         return out
 
     def missing_required(self, values: Mapping[str, Any]) -> list[str]:
-        return [i.code for i in self.items if i.required and values.get(i.code) is None]
+        return [i.code for i in self.items if i.needed(values) and values.get(i.code) is None]
 
 
 def SI_HOLDER(code: str, item: ItemDef) -> ItemDef:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from combat_norse.protocol.safety import expected_in_disease
+
 
 @dataclass(frozen=True)
 class RuleContext:
@@ -24,6 +26,7 @@ class RuleContext:
     visit_window: tuple[date | None, date | None]
     death_recorded: bool
     enrolled_on: date | None = None  # the enrollment's date at the site (enrolled_at's otherwise)
+    item_codes: frozenset[str] = frozenset()  # the items of the form version saved
 
 
 Finding = tuple[str, str]
@@ -143,6 +146,26 @@ def _asm_count_matches(ctx: RuleContext) -> Iterator[Finding]:
     listed, count = ctx.values.get("asms"), ctx.values.get("asm_count")
     if isinstance(listed, list) and isinstance(count, int) and len(listed) != count:
         yield "asm_count", f"{count} ASMs counted but {len(listed)} listed"
+
+
+# --------------------------------------------------------------------- issue 16: adverse events
+@rule("adverse_event", "ae_expected_in_disease")
+def _ae_expected_in_disease(ctx: RuleContext) -> Iterator[Finding]:
+    term = ctx.values.get("term")
+    listed = expected_in_disease(term) if isinstance(term, str) else None
+    if listed is not None and ctx.values.get("expected_in_disease") is None \
+            and "expected_in_disease" in ctx.item_codes:  # fmt: skip
+        yield "expected_in_disease", f"{listed.label!r} is expected in the disease (§10): " \
+                                     "mark it so it is not expedited"
+
+
+@rule("adverse_event", "ae_seriousness_consistent")
+def _ae_seriousness(ctx: RuleContext) -> Iterator[Finding]:
+    criteria = ctx.values.get("seriousness") or []
+    if ctx.values.get("serious") is False and criteria:
+        yield "serious", "not serious, but seriousness criteria are given"
+    if ctx.values.get("grade") == 5 and ctx.values.get("outcome") not in (None, "fatal"):
+        yield "outcome", "grade 5 (death) with an outcome other than fatal"
 
 
 def findings(ctx: RuleContext) -> dict[tuple[str, str], str]:

@@ -188,6 +188,22 @@ class ProtocolParameters:
 
     # --- §10 SAE clock -------------------------------------------------------------------
     sae_report_hours: int = 24  # site -> coordinating centre, from awareness
+    sae_alert_hours_before: int = 6  # the one alert before the 24-hour clock lapses
+    regulator_alert_days_before: int = 2  # ... and before a regulator clock lapses
+    # per country: (fatal or life-threatening, other) calendar days from awareness (§14)
+    regulator_days: tuple[tuple[str, int, int], ...] = (
+        ("CA", 7, 15), ("FR", 7, 15), ("GB", 7, 15), ("IT", 7, 15), ("KR", 7, 15),
+        ("SE", 7, 15), ("US", 7, 15),
+    )  # fmt: skip
+
+    # --- §14 treatment deviations and safety rules -----------------------------------------
+    first_dose_late_hours: int = 24  # a first dose later than this after randomization
+    dress_eosinophils_per_mm3: Decimal = Decimal(1500)  # eosinophilia: >= this
+    dress_transaminase_uln_ratio: Decimal = Decimal(2)  # ALT or AST > 2 x ULN
+    dress_window_days: int = 14  # the three signs within this many days of each other
+    anakinra_lab_gap_early_days: int = 4  # twice weekly (every 3-4 days) for ...
+    anakinra_lab_early_period_days: int = 14  # ... the first 2 weeks of anakinra
+    anakinra_off_drug_hours: int = 48  # no anakinra dose for this long: off drug (no labs due)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -206,6 +222,10 @@ class ProtocolParameters:
             problems.append("each criterion must be exactly once core or randomization-only")
         if self.days_per_year < 1 or self.annual_window_days < 0:
             problems.append("need days_per_year >= 1 and annual_window_days >= 0")
+        if self.sae_alert_hours_before >= self.sae_report_hours or any(
+            not 0 < fatal <= other for _c, fatal, other in self.regulator_days
+        ):
+            problems.append("need alerts before the clocks and 0 < fatal days <= other days")
         if problems:
             raise ValueError("invalid protocol parameters: " + "; ".join(problems))
 

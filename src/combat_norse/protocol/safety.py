@@ -21,10 +21,13 @@ Tocilizumab alerts go to the clinician and never stop anything (§10):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from combat_norse.protocol.parameters import DEFAULT, ProtocolParameters
 from combat_norse.protocol.units import as_decimal
@@ -202,3 +205,171 @@ EXPECTED_IN_DISEASE: Final[tuple[ExpectedEvent, ...]] = (
     ExpectedEvent("recurrent_seizures", "recurrent seizures"),
     ExpectedEvent("anesthetic_complications", "anesthetic complications"),
 )
+
+
+def expected_in_disease(term: str) -> ExpectedEvent | None:
+    """The expected-in-disease event a term names (its code or label, any case), or None."""
+    wanted = " ".join(term.replace("_", " ").lower().split())
+    for event in EXPECTED_IN_DISEASE:
+        if wanted in (event.label, event.code.replace("_", " ")):
+            return event
+    return None
+
+
+# ------------------------------------------------------------------------------------------
+# SAE clocks (§14): the coordinating centre's 24 elapsed hours, the regulator's calendar days
+
+RELATED: Final = frozenset({"possible", "probable", "definite"})
+"""Relatedness answers that count as related to the study drug (§14)."""
+
+LIFE_THREATENING: Final = frozenset({"death", "life_threatening"})
+
+
+def is_susar(
+    *, serious: bool, related_to_study_drug: str | None, expected: bool | None, term: str,
+    in_disease: str | None = None,
+) -> bool:
+    """A suspected unexpected serious adverse reaction: serious, related (possible, probable or
+    definite) and unexpected. An event on the expected-in-disease list (by its term, or marked
+    ``in_disease``) is never a SUSAR, so it is not expedited by mistake (§10)."""
+    return (
+        serious
+        and related_to_study_drug in RELATED
+        and expected is False
+        and not in_disease
+        and expected_in_disease(term) is None
+    )
+
+
+def fatal_or_life_threatening(
+    seriousness: Iterable[str], outcome: str | None, grade: int | None
+) -> bool:
+    """The 7-day regulator clock applies (fatal or life-threatening), else the 15-day one."""
+    return bool(LIFE_THREATENING & set(seriousness)) or outcome == "fatal" or grade == 5
+
+
+def coordinating_centre_due(
+    awareness_at: datetime, params: ProtocolParameters = DEFAULT
+) -> datetime:
+    """Due 24 elapsed hours after the site's awareness (not calendar time: a DST change in
+    between does not move it)."""
+    if awareness_at.tzinfo is None:
+        raise ValueError("awareness_at must carry a UTC offset")
+    return awareness_at + timedelta(hours=params.sae_report_hours)
+
+
+def local_same_time(moment: datetime, zone: str, days: int) -> datetime:
+    """``days`` calendar days after ``moment`` at the same wall-clock time in ``zone``.
+
+    Where that wall time does not exist (the spring-forward gap) it is the first instant after
+    the gap; where it exists twice (fall back) it is the first of the two (PEP 495 fold=0).
+    """
+    if moment.tzinfo is None:
+        raise ValueError("the moment must carry a UTC offset")
+    tz = ZoneInfo(zone)
+    local = moment.astimezone(tz)
+    wall = (local.replace(tzinfo=None) + timedelta(days=days)).replace(tzinfo=tz, fold=0)
+    utc = wall.astimezone(UTC)
+    if utc.astimezone(tz).replace(tzinfo=None) != wall.replace(tzinfo=None):  # in a gap
+        # walk from the earlier reading (the offset after the gap) to the gap's end
+        utc = wall.replace(fold=1).astimezone(UTC)
+        while utc.astimezone(tz).replace(tzinfo=None) < wall.replace(tzinfo=None):
+            utc += timedelta(minutes=1)
+    return utc.astimezone(tz)
+
+
+def regulator_deadline_days(
+    country: str, fatal: bool, params: ProtocolParameters = DEFAULT,
+    table: Sequence[tuple[str, int, int]] | None = None,
+) -> int | None:
+    """Calendar days the regulator of ``country`` allows for a SUSAR (7 fatal or
+    life-threatening, 15 other by default), or None for a country with no entry."""
+    for code, fatal_days, other_days in table if table is not None else params.regulator_days:
+        if code == country.upper():
+            return fatal_days if fatal else other_days
+    return None
+
+
+def clock_status(due: datetime, reported_at: datetime | None, now: datetime) -> str:
+    """``open`` (not reported, not past due), ``lapsed`` (not reported, past due), ``met``
+    (reported by the due time, inclusive) or ``met_late``."""
+    if reported_at is None:
+        return "lapsed" if now > due else "open"
+    return "met" if reported_at <= due else "met_late"
+
+
+# ------------------------------------------------------------------------------------------
+# DRESS watch over time and the anakinra safety-lab schedule (§14)
+
+
+@dataclass(frozen=True)
+class DressSigns:
+    """The dated signs of one participant: each a (when, what) pair."""
+
+    eosinophilia: tuple[tuple[datetime, str], ...]  # (collected_at, lab reference)
+    rash: tuple[tuple[date, str], ...]  # (onset_date, AE reference)
+    transaminase_rise: tuple[tuple[datetime, str], ...]  # (collected_at, lab reference)
+
+
+def eosinophilia(eosinophils: Number | None, params: ProtocolParameters = DEFAULT) -> bool:
+    return eosinophils is not None and as_decimal(eosinophils) >= params.dress_eosinophils_per_mm3
+
+
+def transaminase_rise(
+    value: Number | None, uln: Number | None, params: ProtocolParameters = DEFAULT
+) -> bool:
+    if value is None or uln is None or as_decimal(uln) <= 0:
+        return False
+    return as_decimal(value) > params.dress_transaminase_uln_ratio * as_decimal(uln)
+
+
+def is_rash(term: object) -> bool:
+    return isinstance(term, str) and "rash" in term.lower()
+
+
+def dress_matches(
+    signs: DressSigns, params: ProtocolParameters = DEFAULT
+) -> list[tuple[str, str, str]]:
+    """Every (eosinophilia lab, rash AE, transaminase lab) reference triple whose three dates
+    lie within ``dress_window_days`` of each other (latest minus earliest, by calendar date)."""
+    window = timedelta(days=params.dress_window_days)
+    out = []
+    for eos_at, eos_ref in signs.eosinophilia:
+        for rash_on, rash_ref in signs.rash:
+            for rise_at, rise_ref in signs.transaminase_rise:
+                days = (eos_at.date(), rash_on, rise_at.date())
+                if max(days) - min(days) <= window:
+                    out.append((eos_ref, rash_ref, rise_ref))
+    return out
+
+
+@dataclass(frozen=True)
+class LabsDue:
+    """The next anakinra safety labs: ``due_by`` and why (``baseline`` or ``follow_up``)."""
+
+    kind: str
+    due_by: datetime
+
+
+def anakinra_labs_due(
+    first_dose_at: datetime,
+    last_dose_at: datetime,
+    lab_times: Iterable[datetime],
+    now: datetime,
+    params: ProtocolParameters = DEFAULT,
+) -> LabsDue | None:
+    """The safety labs owed now by a participant on anakinra, or None when none is owed.
+
+    Baseline labs are owed at the first dose (labs collected at or before it). Then twice a
+    week (every 3-4 days: at most 4 days between labs) for the first 2 weeks of anakinra and
+    weekly after, while on drug (a dose within the last 48 hours). Nothing is owed once off drug.
+    """
+    if now - last_dose_at > timedelta(hours=params.anakinra_off_drug_hours):
+        return None
+    times = sorted(lab_times)
+    if not any(t <= first_dose_at for t in times):
+        return LabsDue("baseline", first_dose_at)
+    last = times[-1]
+    early_end = first_dose_at + timedelta(days=params.anakinra_lab_early_period_days)
+    gap = params.anakinra_lab_gap_early_days if last < early_end else params.anakinra_lab_weekly_days
+    return LabsDue("follow_up", last + timedelta(days=gap))

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from combat_norse.audit.api import audited_save, record_event, save_with_history
 from combat_norse.audit.vocabulary import AuditAction
+from combat_norse.core import events
 from combat_norse.core.errors import BadInput, Reason, Refused, require_reason
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.crf import catalog, rules
@@ -131,6 +132,7 @@ def _sync_queries(instance: FormInstance, participant: Participant, actor: User)
         death_recorded=FormInstance.unscoped.filter(participant=participant, form="death")
         .exclude(status=FormStatus.IN_PROGRESS).exists(),
         enrolled_on=local_date(participant.enrolled_at, visit_zone(participant)),
+        item_codes=frozenset(catalog.form(instance.form, instance.form_version).item_map),
     )  # fmt: skip
     failing = rules.findings(ctx)
     now = timezone.now()
@@ -251,6 +253,9 @@ def do_save_form(
                 and participant.status == ParticipantStatus.ACTIVE:  # fmt: skip
             _end_by_death(actor, participant, values)
         signatures.note_invalidated(actor, participant)  # records a signature this change broke
+        # safety reacts inside this transaction: dose deviations, SAE clocks, lab alerts
+        events.form_saved.send(sender=FormInstance, participant=participant, instance=current,
+                               before=before, actor=actor)  # fmt: skip
     return current, queries
 
 
