@@ -44,10 +44,12 @@ migrate: venv
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-# The web server and one background worker (e-mail, clocks); Ctrl-C stops both.
+# The web server, one background worker (e-mail) and the periodic clocks (day-8 move, visit
+# status, SAE clock alerts; every 60 s); Ctrl-C stops all three.
 run: demo
 	$(BIN)/python manage.py db_worker --interval 2 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py periodic --interval 60 >/dev/null & periodic=$$!; \
+	trap 'kill $$worker $$periodic 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: venv-dev

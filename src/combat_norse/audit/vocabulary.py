@@ -69,7 +69,18 @@ class AuditAction(enum.StrEnum):
     QUERY_CLOSE = "query_close"  # a data query closed (by the rule when corrected, or by hand)
     QUERY_ANSWER = "query_answer"  # the site answered a data query (text kept as a message)
     QUERY_REOPEN = "query_reopen"  # an answered or closed data query was opened again
+    # treatment and safety (§7, §10, §14)
+    DOSE_PLAN = "dose_plan"  # a suggested regimen started or replaced (arm-revealing)
+    DOSE_DEVIATION = "dose_deviation"  # a dose deviation flagged or cleared (arm-revealing)
+    SAFETY_CLOCK = "safety_clock"  # an SAE clock opened, moved or withdrawn
+    SAFETY_REPORT = "safety_report"  # a report to the coordinating centre or a regulator
+    SAFETY_CLOCK_ALERT = "safety_clock_alert"  # the one alert before a clock lapses was sent
+    SAFETY_CLOCK_LAPSED = "safety_clock_lapsed"  # a clock passed its due time unreported
+    LAB_ALERT = "lab_alert"  # a §10 lab alert raised or cleared (arm-revealing)
+    LAB_ALERT_SENT = "lab_alert_sent"  # the treating team was e-mailed a lab alert
     # refused attempts (a refusal writes nothing but this event)
+    DOSE_PLAN_REFUSED = "dose_plan_refused"
+    SAFETY_REPORT_REFUSED = "safety_report_refused"
     SCREEN_REFUSED = "screen_refused"
     RESCREEN_REFUSED = "rescreen_refused"
     NOT_ENROLLED_REFUSED = "not_enrolled_refused"
@@ -136,6 +147,10 @@ ARM_REVEALING_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.LIST_ALERT,
         AuditAction.LIST_EXPORT,
         AuditAction.UNMASK,
+        AuditAction.DOSE_PLAN,
+        AuditAction.DOSE_DEVIATION,
+        AuditAction.LAB_ALERT,
+        AuditAction.LAB_ALERT_SENT,
     }
 )
 

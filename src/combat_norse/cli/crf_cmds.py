@@ -128,20 +128,6 @@ def cmd_form_transition(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_due(args: argparse.Namespace) -> int:
-    setup_django()
-    from combat_norse.crf.access import access_due
-    from combat_norse.crf.presenters import present_due
-    from combat_norse.sites.access import access_site, scope_for
-
-    actor = active_user(args.as_user)
-    with translate_errors():
-        site = access_site(args.site) if args.site else None
-    due = access_due(scope_for(actor), site=site)
-    emit_json(present_due(due, site.code if site is not None else None))
-    return 0
-
-
 _as = add_as_option
 
 
@@ -158,12 +144,6 @@ def register(sub: Any) -> None:
                    help="also labels, CDASH/SDTM names and SI alternatives")  # fmt: skip
     _as(p, required=False)
     p.set_defaults(func=cmd_forms)
-
-    p = sub.add_parser("due", help="the due-work list: overdue visits, forms in progress, open "
-                       "queries, unsigned casebooks")
-    p.add_argument("--site", help="only this site")
-    _as(p)
-    p.set_defaults(func=cmd_due)
 
     p = sub.add_parser("visits", help="a participant's visits, windows, statuses and forms")
     p.add_argument("study_id")

@@ -31,8 +31,9 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "combat_norse.cli.user_cmds": ("user",),
     "combat_norse.cli.crf_cmds": (
-        "forms", "due", "visits", "visit", "form", "sign", "signatures",
+        "forms", "visits", "visit", "form", "sign", "signatures",
     ),
+    "combat_norse.cli.safety_cmds": ("due", "safety", "alerts", "treatment"),
     "combat_norse.cli.audit_cmds": ("audit",),
     "combat_norse.cli.query_cmds": ("queries", "query"),
 }  # fmt: skip

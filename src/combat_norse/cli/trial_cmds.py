@@ -414,11 +414,9 @@ def cmd_randomization_retire(args: argparse.Namespace) -> int:
 
 def cmd_clocks(args: argparse.Namespace) -> int:
     setup_django()
-    from combat_norse.crf.actions.visits import run_visit_clock
-    from combat_norse.participants.actions import expire_unrandomized
+    from combat_norse.safety.periodic import run_periodic
 
-    moved = expire_unrandomized()
-    emit_json({"moved_to_observational": moved, "visits_updated": run_visit_clock()})
+    emit_json(run_periodic())
     return 0
 
 
@@ -527,7 +525,8 @@ def _register_participants(sub: Any) -> None:
     _as(p)
     p.set_defaults(func=cmd_end_follow_up)
 
-    p = sub.add_parser("clocks", help="run the periodic clocks (day-8 cohort move, visit status)")
+    p = sub.add_parser("clocks", help="run the periodic clocks (day-8 cohort move, visit "
+                       "status, SAE clock alerts and lapses)")
     p.set_defaults(func=cmd_clocks)
 
 

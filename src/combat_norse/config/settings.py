@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "combat_norse.participants.apps.ParticipantsConfig",
     "combat_norse.allocation.apps.AllocationConfig",
     "combat_norse.crf.apps.CrfConfig",
+    "combat_norse.safety.apps.SafetyConfig",
     "combat_norse.audit.apps.AuditConfig",
 ]
 

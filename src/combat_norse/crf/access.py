@@ -156,8 +156,8 @@ def access_due(
 ) -> dict[str, list[Any]]:
     """The site's due work the user may read (§14 ``due``): visits past their window and not
     done (by each site's local date, whether or not the clock has run), forms left in progress,
-    open queries, and participants with complete forms but no valid casebook signature. Safety
-    clocks and safety labs join when the safety app exists (issue 16)."""
+    open queries, and participants with complete forms but no valid casebook signature. The
+    safety app adds SAE clocks and safety labs (``safety.access.access_due_work``)."""
     from combat_norse.crf.actions.signatures import validity
     from combat_norse.crf.actions.visits import CLOSED, local_date
     from combat_norse.crf.models import FormStatus, SignatureMeaning

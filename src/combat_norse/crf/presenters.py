@@ -268,7 +268,7 @@ def present_assessed_unmasked_entry(found: FormInstance) -> dict[str, Any]:
 
 def present_due(due: Mapping[str, list[Any]], site: str | None) -> dict[str, Any]:
     """``due`` (§14): the site's due-work list (what the reader may see; see ``access_due``).
-    ``open_clocks`` and ``overdue_safety_labs`` stay empty until the safety app (issue 16)."""
+    The safety app adds ``open_clocks`` and ``overdue_safety_labs`` (``safety.presenters``)."""
     return {
         "site": site,
         "overdue_visits": [
@@ -288,6 +288,4 @@ def present_due(due: Mapping[str, list[Any]], site: str | None) -> dict[str, Any
             for q in due["open_queries"]
         ],
         "unsigned_casebooks": [{"study_id": p.study_id} for p in due["unsigned_casebooks"]],
-        "open_clocks": [],
-        "overdue_safety_labs": [],
     }  # fmt: skip

@@ -69,7 +69,31 @@ class DoseSuggestion:
             out["doses_per_day"] = self.doses_per_day
             out["daily_mg"] = float(self.daily_mg)
         out["capped"] = self.capped
+        out.update(self.basis_json())
         return out
+
+    def basis_json(self) -> dict[str, Any]:
+        """The figures named by their basis, so ``mg_per_kg`` 10 (per day) is not read beside
+        ``dose_mg`` (per dose) as one figure: ``per_dose`` and ``per_day`` (anakinra; null for
+        tocilizumab, given every 2 weeks) with ``units`` for every §7 key."""
+        per_dose_kg = round_mg(self.dose_mg / self.weight_kg * 10) / 10  # mg/kg, 2 decimals
+        anakinra = self.daily_mg is not None and self.doses_per_day is not None
+        return {
+            "mg_per_kg_basis": "per_day" if anakinra else "per_dose",
+            "per_dose": {"mg": float(self.dose_mg), "mg_per_kg": _json_number(per_dose_kg),
+                         "every_hours": self.interval_hours},
+            "per_day": {
+                "mg": float(self.daily_mg),
+                "mg_per_kg": _json_number(round_mg(self.daily_mg / self.weight_kg * 10) / 10),
+                "doses": self.doses_per_day,
+            } if anakinra and self.daily_mg is not None else None,
+            "units": {
+                "weight_kg": "kg", "mg_per_kg": "mg/kg per day" if anakinra else "mg/kg per dose",
+                "dose_mg": "mg per dose", "interval_hours": "hours between doses",
+                **({"daily_mg": "mg per day", "doses_per_day": "doses per day"}
+                   if anakinra else {}),
+            },
+        }  # fmt: skip
 
 
 def _json_number(value: Decimal) -> int | float:

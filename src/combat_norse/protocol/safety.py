@@ -371,5 +371,6 @@ def anakinra_labs_due(
         return LabsDue("baseline", first_dose_at)
     last = times[-1]
     early_end = first_dose_at + timedelta(days=params.anakinra_lab_early_period_days)
-    gap = params.anakinra_lab_gap_early_days if last < early_end else params.anakinra_lab_weekly_days
+    early = last < early_end
+    gap = params.anakinra_lab_gap_early_days if early else params.anakinra_lab_weekly_days
     return LabsDue("follow_up", last + timedelta(days=gap))
