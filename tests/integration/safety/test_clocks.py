@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.db import connection
+from tests.integration.safety.conftest import run
 
 from combat_norse.audit.models import AuditEvent
 from combat_norse.safety.actions.clocks import run_safety_clocks
 from combat_norse.safety.models import SafetyClock
-from tests.integration.safety.conftest import run
 
 pytestmark = pytest.mark.req("§10", "§14", "#16")
 NY = ZoneInfo("America/New_York")  # YNH

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from tests.integration.safety.conftest import run
 
 from combat_norse.allocation.actions import do_randomize
-from tests.integration.safety.conftest import run
 
 pytestmark = pytest.mark.req("§7", "§14", "#16")
 
