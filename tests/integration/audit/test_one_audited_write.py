@@ -26,8 +26,9 @@ def test_randomizing_writes_one_randomize_event_and_history_with_the_actor_on_ev
     before = AuditEvent.objects.count()
     allocation = do_randomize(personas.coord, p)
     events = list(AuditEvent.objects.filter(seq__gt=before))
-    assert [e.action for e in events] == [AuditAction.RANDOMIZE]
-    assert events[0].actor_username == "coord"
+    # the allocation, then the dose plan the randomization starts (safety, issue 16)
+    assert [e.action for e in events] == [AuditAction.RANDOMIZE, AuditAction.DOSE_PLAN]
+    assert {e.actor_username for e in events} == {"coord"}
     assert events[0].changes["arm"] == [None, allocation.arm]
     slot = ListSlot.unscoped.get(participant=p)
     assert slot.history.latest("history_id").history_user == personas.coord

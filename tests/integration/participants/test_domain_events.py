@@ -107,7 +107,9 @@ def assert_one_call(
     assert call["sender"] is Participant
     assert call["_savepoints"] > before["savepoints"]  # inside the action's atomic block
     assert call["_row"]  # after the participant's row was written ...
-    assert call["_events"] == before["events"] + 1  # ... and the action's one audit event
+    # ... and after the action's audit event (earlier receivers may add theirs: safety's dose
+    # plan on ``randomized``)
+    assert call["_events"] >= before["events"] + 1
     return call
 
 

@@ -59,9 +59,11 @@ def _suggestion(drug: str, weight: Decimal) -> dict[str, Any]:
 
 
 def _start_plan(participant: Participant, actor: Actor, *, drug: str, weight: Decimal,
-                basis: str, reason: str = "", now: datetime | None = None) -> DosePlan:
+                basis: str, reason: str = "", now: datetime | None = None,
+                first: bool = False) -> DosePlan:  # fmt: skip
+    """A new plan superseding the one in force (``first``: the caller knows there is none)."""
     now = now or timezone.now()
-    current = plan_in_force(participant)
+    current = None if first else plan_in_force(participant)
     if current is not None and current.drug == drug and current.weight_kg == weight:
         return current
     suggestion = _suggestion(drug, weight)
@@ -90,7 +92,9 @@ def plan_at_randomization(participant: Participant, arm: str, actor: Actor) -> D
     weight = _weight(participant.screening.record.get("weight_kg"))
     if weight is None:
         return None
-    return _start_plan(participant, actor, drug=arm, weight=weight,
+    # a participant is randomized once and has no plan before (the observational cohort's
+    # first-dose plan never precedes a randomization)
+    return _start_plan(participant, actor, drug=arm, weight=weight, first=True,
                        basis=PlanBasis.RANDOMIZATION, reason="randomized")  # fmt: skip
 
 
