@@ -11,7 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -45,6 +45,15 @@ COMMANDS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
     ("form show adverse event", ("form", "show", "{study_id}", "unscheduled", "adverse_event",
                                  "--instance", "1"), None),
     ("form save dose", ("form", "save", "{study_id}", "unscheduled", "dose", "-"), "DOSE"),
+    # treatment and safety (issue 16): plans, doses, deviations and lab alerts are refused
+    # masked; clocks and grade suggestions name no drug
+    ("treatment show", ("treatment", "show", "{study_id}"), None),
+    ("treatment plan", ("treatment", "plan", "{study_id}", "--weight-kg", "60", "--reason",
+                        "weighed"), None),
+    ("alerts", ("alerts", "{study_id}"), None),
+    ("safety grade", ("safety", "grade", "{study_id}"), None),
+    ("safety report", ("safety", "report", "{study_id}-AE1", "--to", "coordinating_centre",
+                       "--at", "2026-11-01T10:00:00+00:00"), None),
     ("randomize", ("randomize", "{study_id}"), None),
     ("screening update", ("screening", "update", "{screening_id}", "-", "--reason", "new labs"),
      "RECORD"),
@@ -120,10 +129,14 @@ def test_a_masked_personas_output_is_the_same_whichever_arm_was_allocated(
             "drug": drug, "dose_mg": 100 if drug == "anakinra" else 576, "route": "iv",
             "given_at": timezone.now().isoformat()})  # fmt: skip
         do_save_form(personas.coord, p, "unscheduled", "adverse_event", {
-            "term": "Rash", "grade": 2, "onset_date": "2026-11-01", "serious": False,
-            "awareness_at": timezone.now().isoformat(), "related_to_study_drug": "possible",
-            "expected": True, "outcome": "recovering",
+            "term": "Rash", "grade": 2, "onset_date": "2026-11-01", "serious": True,
+            "seriousness": ["hospitalization"], "awareness_at": "2026-11-01T09:00:00+00:00",
+            "related_to_study_drug": "possible", "expected": False, "outcome": "recovering",
             "narrative": f"rash two days after the first {drug} dose"})  # fmt: skip
+        # labs that alert on tocilizumab only (ANC 800: hold) and the DRESS watch on both
+        do_save_form(personas.coord, p, "unscheduled", "labs", {
+            "collected_at": timezone.now().isoformat(), "anc_per_mm3": 800,
+            "eosinophils_per_mm3": 2000, "alt_u_l": 100, "alt_uln_u_l": 40})  # fmt: skip
     forbidden = {"anakinra", "tocilizumab", "kineret", "actemra", "arm"}
     codes = [a.code for a in allocations]
     record = json.dumps(make_record())
@@ -154,6 +167,8 @@ def test_a_masked_personas_output_is_the_same_whichever_arm_was_allocated(
     assert status["randomize"] == 3 and status["unmask, wrong password"] == 3
     assert status["unmask without a password"] == 2
     assert status["form show dose"] == 3 and status["form save dose"] == 3
+    for refused in ("treatment show", "treatment plan", "alerts", "safety report"):
+        assert status[refused] == 3, refused
     if persona == "assessor":
         assert status["unmasking record (own)"] == 0
         assert status["participant show"] == 0 and status["visits"] == 0
@@ -189,3 +204,44 @@ def test_the_presenters_show_a_masked_reader_the_same_participant_whichever_arm(
     unmasked = scope_for(personas.coord)
     assert present_participant(anakinra, unmasked)["arm"] == "anakinra"
     assert present_participant(tocilizumab, unmasked)["arm"] == "tocilizumab"
+
+
+@pytest.mark.req("§14", "#16")
+@pytest.mark.parametrize("persona", MASKED_PERSONAS)
+def test_the_site_lists_show_a_masked_persona_no_dose_alert_or_drug_specific_lab(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, personas: Any,
+    enroll: Callable[..., Any], production_list: Any, persona: str,
+) -> None:
+    """``due``, ``safety clocks`` and ``treatment deviations`` list several participants, so
+    they are checked for content rather than compared across arms: an unmasked user's lists
+    have the deviations and overdue anakinra labs; a masked persona's have none of them."""
+    from django.core import mail
+
+    from combat_norse.crf.actions.forms import do_save_form
+
+    anakinra, tocilizumab = _allocated_both_arms(enroll, personas.coord)
+    given = (timezone.now() - timedelta(days=5)).isoformat()
+    for p in (anakinra, tocilizumab):
+        do_assign_assessor(personas.coord, p, personas.assessor)
+        do_save_form(personas.pharmacist, p, "unscheduled", "dose", {
+            "drug": p.allocation.arm, "dose_mg": 1, "route": "iv", "given_at": given})
+        do_save_form(personas.pharmacist, p, "unscheduled", "dose", {
+            "drug": p.allocation.arm, "dose_mg": 1, "route": "iv",
+            "given_at": timezone.now().isoformat()})  # fmt: skip
+    lists = {"due": ["due"], "clocks": ["safety", "clocks"],
+             "deviations": ["treatment", "deviations"]}  # fmt: skip
+    seen = {}
+    for who in ("coord", persona):
+        for name, argv in lists.items():
+            code, out, err = _run(capsys, monkeypatch, [*argv, "--as", who], "")
+            assert code == 0, err
+            seen[(who, name)] = json.loads(out)
+    assert seen[("coord", "deviations")]["deviations"]  # 1 mg: off the plan
+    assert seen[("coord", "due")]["overdue_safety_labs"]  # the anakinra participant's
+    assert seen[(persona, "deviations")] == {"deviations": []}
+    assert seen[(persona, "due")]["overdue_safety_labs"] == []
+    for name in lists:
+        text = json.dumps(seen[(persona, name)]).lower()
+        assert not {"anakinra", "tocilizumab", "kineret", "actemra"} & set(
+            re.findall(r"[a-z]+", text)), name
+    assert not [m for m in mail.outbox if f"{persona}@example.invalid" in m.to]
