@@ -7,7 +7,7 @@ effect without a restart; DESIGN.md: no settings read at import). Code asks
 two call sites and a bad value cannot silently become a default.
 
 A bad value is reported twice: :func:`setting_errors` feeds the system checks
-(``combat_norse.E101`` … ``E104``, registered by :mod:`combat_norse.core.checks`), so
+(``combat_norse.E101`` … ``E105``, registered by :mod:`combat_norse.core.checks`), so
 ``manage.py check`` and every server start fail naming the setting; and
 :func:`trial_settings` raises ``ImproperlyConfigured`` if the code runs anyway (fail closed:
 an unknown ``COMBAT_NORSE_ENVIRONMENT`` never becomes ``production``).
@@ -46,6 +46,10 @@ class TrialSettings:
     """``COMBAT_NORSE_TWO_FACTOR_ROLES``: roles that must sign in with TOTP."""
     audit_export_roles: frozenset[str]
     """``COMBAT_NORSE_AUDIT_EXPORT_ROLES``: central roles that may export the audit trail."""
+    regulator_days: dict[str, tuple[int, int]]
+    """``COMBAT_NORSE_REGULATOR_DAYS``: per ISO country code, the calendar days a regulator
+    allows for a SUSAR report, ``[fatal or life-threatening, other]``; merged over the
+    protocol's table (7 and 15 days for US, CA, GB, FR, IT, SE, KR)."""
 
 
 def _environment(name: str, value: object) -> str:
@@ -62,6 +66,23 @@ def _roles(name: str, value: object) -> frozenset[str]:
     if not all(isinstance(role, str) and role for role in roles):
         raise SettingError(f"{name}: every role code must be a non-empty string")
     return frozenset(roles)
+
+
+def _regulator_days(name: str, value: object) -> dict[str, tuple[int, int]]:
+    if not isinstance(value, dict):
+        raise SettingError(f"{name}: a mapping of country code to [fatal days, other days]")
+    out = {}
+    for country, days in value.items():
+        if not isinstance(country, str) or len(country) != 2 or not country.isalpha() \
+                or not country.isupper():  # fmt: skip
+            raise SettingError(f"{name}: {_shown(country)} is not an ISO alpha-2 code (e.g. FR)")
+        if not isinstance(days, list | tuple) or len(days) != 2 or not all(
+            isinstance(d, int) and not isinstance(d, bool) for d in days
+        ) or not 0 < days[0] <= days[1] <= 365:  # fmt: skip
+            raise SettingError(f"{name}: {country}: [fatal days, other days], "
+                               f"0 < fatal <= other <= 365, got {_shown(days)}")  # fmt: skip
+        out[country] = (days[0], days[1])
+    return out
 
 
 def _shown(value: object) -> str:
@@ -88,6 +109,8 @@ SPECS: Final[tuple[_Spec, ...]] = (
                      "monitor", "statistician", "dsmb_member", "admin"}), _roles),
     _Spec("audit_export_roles", "COMBAT_NORSE_AUDIT_EXPORT_ROLES", "combat_norse.E104",
           frozenset({"statistician", "data_manager"}), _roles),
+    _Spec("regulator_days", "COMBAT_NORSE_REGULATOR_DAYS", "combat_norse.E105", {},
+          _regulator_days),
 )  # fmt: skip
 """Every trial setting: dataclass field, Django setting name, check id, default, parser."""
 

@@ -8,4 +8,4 @@ class SafetyConfig(AppConfig):
     trial_data = True  # its models hold participant data (core.masking, audit admin)
 
     def ready(self) -> None:
-        from combat_norse.safety import receivers  # noqa: F401  (domain events)
+        from combat_norse.safety import checks, receivers  # noqa: F401  (checks; domain events)

@@ -33,6 +33,13 @@ BAD_VALUES = [
     ("COMBAT_NORSE_AUDIT_EXPORT_ROLES", 7, "combat_norse.E104"),
     ("COMBAT_NORSE_AUDIT_EXPORT_ROLES", ["statistician", "nurse"], "combat_norse.E107"),
     ("COMBAT_NORSE_AUDIT_EXPORT_ROLES", ["statistician", "outcome_assessor"], "combat_norse.E107"),
+    ("COMBAT_NORSE_REGULATOR_DAYS", [["FR", 7, 15]], "combat_norse.E105"),
+    ("COMBAT_NORSE_REGULATOR_DAYS", {"France": [7, 15]}, "combat_norse.E105"),
+    ("COMBAT_NORSE_REGULATOR_DAYS", {"fr": [7, 15]}, "combat_norse.E105"),
+    ("COMBAT_NORSE_REGULATOR_DAYS", {"FR": [15, 7]}, "combat_norse.E105"),
+    ("COMBAT_NORSE_REGULATOR_DAYS", {"FR": [0, 15]}, "combat_norse.E105"),
+    ("COMBAT_NORSE_REGULATOR_DAYS", {"FR": [7, "15"]}, "combat_norse.E105"),
+    ("COMBAT_NORSE_REGULATOR_DAYS", {"FR": [7]}, "combat_norse.E105"),
 ]
 
 

@@ -286,3 +286,24 @@ def test_two_workers_at_once_send_each_alert_once(
     assert sorted(sent) in ([0, 3], [1, 2]) and sum(sent) == 3
     assert AuditEvent.objects.filter(action="safety_clock_alert").count() == 3
     assert len(mail.outbox) == 3
+
+
+@pytest.mark.req("§14", "#16")
+def test_the_per_country_table_is_a_setting_and_a_site_country_without_one_fails_the_check(
+    capsys: Any, save: Any, enroll: Callable[..., Any], settings: Any
+) -> None:
+    from django.core.checks import run_checks
+
+    from combat_norse.sites.models import Site
+
+    settings.COMBAT_NORSE_REGULATOR_DAYS = {"US": [5, 10]}
+    p = enroll()
+    save(p.study_id, "unscheduled", "adverse_event",
+         _ae(datetime(2026, 11, 2, 10, 0, tzinfo=NY), related_to_study_drug="possible"), "coord")
+    regulator = [c for c in _clocks(capsys) if c["kind"] == "regulator"]
+    assert [c["due"] for c in regulator] == ["2026-11-12T10:00:00-05:00"]  # 10 days
+    assert [e.id for e in run_checks(databases=["default"])
+            if e.id == "combat_norse.E401"] == []  # fmt: skip
+    Site.objects.filter(code="SNU").update(country_code="NZ")
+    errors = [e for e in run_checks(databases=["default"]) if e.id == "combat_norse.E401"]
+    assert len(errors) == 1 and "NZ" in errors[0].msg

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from combat_norse.audit.api import SYSTEM, Actor, audited_save, record_event
 from combat_norse.audit.vocabulary import AuditAction
+from combat_norse.core.conf import trial_settings
 from combat_norse.core.errors import BadInput, NotFound, Refused, shown
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.crf.models import FormInstance
@@ -80,11 +81,18 @@ def _wanted(ae: FormInstance, participant: Participant) -> dict[str, tuple[datet
                 in_disease=v.get("expected_in_disease")):  # fmt: skip
         fatal = fatal_or_life_threatening(v.get("seriousness") or [], v.get("outcome"),
                                           v.get("grade"))  # fmt: skip
-        days = regulator_deadline_days(country, fatal)
+        days = regulator_deadline_days(country, fatal, table=regulator_table())
         if days is not None:  # a country with no entry: named by the system check E401
             due = local_same_time(awareness, zone_of(participant), days)
             out[ClockKind.REGULATOR.value] = (due, country)
     return out
+
+
+def regulator_table() -> list[tuple[str, int, int]]:
+    """The protocol's per-country table with ``COMBAT_NORSE_REGULATOR_DAYS`` over it."""
+    table = {code: (fatal, other) for code, fatal, other in DEFAULT.regulator_days}
+    table.update(trial_settings().regulator_days)
+    return [(code, fatal, other) for code, (fatal, other) in sorted(table.items())]
 
 
 def sync_clocks(participant: Participant, ae: FormInstance, actor: Actor,
