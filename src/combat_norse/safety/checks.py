@@ -33,6 +33,6 @@ def check_every_site_country_has_a_regulator_deadline(
     return [
         Error(f"active sites in {country} have no regulator deadline for SUSAR reports",
               hint='set COMBAT_NORSE_REGULATOR_DAYS, e.g. {"' + country + '": [7, 15]}',
-              id="combat_norse.E401")  # fmt: skip
+              id="combat_norse.E401")
         for country in sorted(c.upper() for c in countries if c and c.upper() not in known)
-    ]
+    ]  # fmt: skip
