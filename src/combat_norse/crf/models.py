@@ -115,6 +115,12 @@ class FormInstance(models.Model):
         return self.participant.site.code, self.participant.study_id
 
 
+def adverse_event_id(instance: FormInstance) -> str:
+    """An adverse event's id across the trial: its participant's study id and its instance
+    number (``YNH-001-AE2``)."""
+    return f"{instance.participant.study_id}-AE{instance.number}"
+
+
 class FormVersionSeal(models.Model):
     """The fingerprint of a form version when it was first used: the version is immutable from
     then on (system check combat_norse.E301)."""

@@ -17,6 +17,7 @@ from combat_norse.crf.models import (
     SdvStatus,
     Signature,
     Visit,
+    adverse_event_id,
 )
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import Scope
@@ -149,6 +150,8 @@ def present_form_save(
         "version": found.version,
         "status": found.status,
         "queries": [present_query(q, masked=masked) for q in queries],
+        # an adverse event's id, which ``safety clocks`` and ``safety report`` use
+        **({"ae_id": adverse_event_id(found)} if found.form == "adverse_event" else {}),
     }
 
 

@@ -46,6 +46,7 @@ def test_an_sae_opens_the_24_hour_clock_and_saving_is_not_a_report(
     aware = datetime(2026, 11, 20, 9, 30, tzinfo=NY)
     code, out, err = save(p.study_id, "unscheduled", "adverse_event", _ae(aware), "coord")
     assert code == 0 and out["status"] == "complete", err
+    assert out["ae_id"] == f"{p.study_id}-AE1"  # the id the clocks and reports use
     [clock] = _clocks(capsys)
     assert clock == {
         "ae_id": f"{p.study_id}-AE1", "study_id": p.study_id, "kind": "coordinating_centre_24h",

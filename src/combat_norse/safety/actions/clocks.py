@@ -30,7 +30,7 @@ from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.conf import trial_settings
 from combat_norse.core.errors import BadInput, NotFound, Refused, shown
 from combat_norse.core.refusals import Attempt, refusals_audited
-from combat_norse.crf.models import FormInstance
+from combat_norse.crf.models import FormInstance, adverse_event_id
 from combat_norse.participants.models import Participant
 from combat_norse.protocol.parameters import DEFAULT
 from combat_norse.protocol.safety import (
@@ -49,9 +49,7 @@ AE_ID = re.compile(r"^(?P<study_id>[A-Z0-9]{2,8}-\d{1,6})-AE(?P<number>\d{1,6})$
 FUTURE_SKEW = timedelta(minutes=5)
 
 
-def ae_id(instance: FormInstance) -> str:
-    """The adverse event's id: ``YNH-001-AE2`` (study id and instance number)."""
-    return f"{instance.participant.study_id}-AE{instance.number}"
+ae_id = adverse_event_id
 
 
 def adverse_event_by_id(raw: str) -> FormInstance:
