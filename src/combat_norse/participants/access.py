@@ -55,7 +55,7 @@ def access_screening(
         )
     except ScreeningEntry.DoesNotExist:
         raise NotFound("screening_id", f"screening {shown(screening_id)}") from None
-    with _refusal_names(entry):
+    with refusal_names(entry):
         scope.require(
             entry.site_id,
             roles=frozenset(roles) - {Role.OUTCOME_ASSESSOR},
@@ -65,7 +65,7 @@ def access_screening(
 
 
 @contextmanager
-def _refusal_names(record: ScreeningEntry | Participant) -> Iterator[None]:
+def refusal_names(record: ScreeningEntry | Participant) -> Iterator[None]:
     """A refusal of a read by id names the record it refused, for the audit of the attempt
     (monitoring sees which record of another site was probed; the user is told nothing)."""
     try:
@@ -114,7 +114,7 @@ def access_participant(
         )
     except Participant.DoesNotExist:
         raise NotFound("study_id", f"participant {shown(study_id)}") from None
-    with _refusal_names(participant):
+    with refusal_names(participant):
         scope.require(participant.site_id, roles=wanted, action="read this participant")
         if _assessor_only_at(scope, participant.site_id, wanted) and not (
             AssessorAssignment.unscoped.filter(

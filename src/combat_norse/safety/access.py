@@ -14,7 +14,11 @@ from django.utils import timezone
 from combat_norse.core.errors import Reason
 from combat_norse.crf.access import access_due
 from combat_norse.crf.models import FormInstance
-from combat_norse.participants.access import access_participant, access_participants, may_see_arm
+from combat_norse.participants.access import (
+    access_participant,
+    access_participants,
+    refusal_names,
+)
 from combat_norse.participants.models import Participant, ParticipantStatus
 from combat_norse.protocol.safety import (
     anakinra_labs_due,
@@ -38,9 +42,15 @@ def _scope(user: User | Scope) -> Scope:
 
 
 def _arm_readable(scope: Scope, study_id: str) -> Participant:
-    participant = access_participant(scope, study_id, roles=TREATMENT_READ_ROLES)
-    if not may_see_arm(scope, participant):
-        raise AccessDenied(Reason.MASKED)
+    """The participant, for a reader of its treatment records: a masked reader (an assigned
+    outcome assessor, even one unmasked on purpose: treatment records are not an assessor's
+    work) is refused ``masked``, like the dose form; other readers need a treating role."""
+    participant = access_participant(scope, study_id)
+    with refusal_names(participant):
+        if scope.is_masked_at(participant.site_id):
+            raise AccessDenied(Reason.MASKED)
+        scope.require(participant.site_id, roles=TREATMENT_READ_ROLES,
+                      action="read treatment records")  # fmt: skip
     return participant
 
 
