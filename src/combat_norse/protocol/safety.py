@@ -361,8 +361,9 @@ def anakinra_labs_due(
     """The safety labs owed now by a participant on anakinra, or None when none is owed.
 
     Baseline labs are owed at the first dose (labs collected at or before it). Then twice a
-    week (every 3-4 days: at most 4 days between labs) for the first 2 weeks of anakinra and
-    weekly after, while on drug (a dose within the last 48 hours). Nothing is owed once off drug.
+    week (every 3-4 days: at most 4 days between labs) while the next labs fall within the
+    first 2 weeks of anakinra, and weekly after, while on drug (a dose within the last 48
+    hours). Nothing is owed once off drug.
     """
     if now - last_dose_at > timedelta(hours=params.anakinra_off_drug_hours):
         return None
@@ -371,6 +372,8 @@ def anakinra_labs_due(
         return LabsDue("baseline", first_dose_at)
     last = times[-1]
     early_end = first_dose_at + timedelta(days=params.anakinra_lab_early_period_days)
-    early = last < early_end
-    gap = params.anakinra_lab_gap_early_days if early else params.anakinra_lab_weekly_days
-    return LabsDue("follow_up", last + timedelta(days=gap))
+    # twice weekly while the next labs fall within the first 2 weeks, weekly from then on
+    early = last + timedelta(days=params.anakinra_lab_gap_early_days)
+    if early <= early_end:
+        return LabsDue("follow_up", early)
+    return LabsDue("follow_up", last + timedelta(days=params.anakinra_lab_weekly_days))
