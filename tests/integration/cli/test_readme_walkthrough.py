@@ -105,3 +105,14 @@ def test_the_readme_walkthrough_runs_as_printed_to_a_randomized_participant(
     assert any(q["origin"] == "manual" and q["visit"] == "month12"
                for q in open_queries["queries"])  # fmt: skip
     assert randomized["arm"] not in json.dumps(assessor)
+    # treatment and safety: the plan of the allocated drug, the SAE's clock met by the report
+    treatment = next(o for o in outputs if "plan" in o and "doses" in o)
+    assert treatment["plan"]["drug"] == randomized["arm"]
+    assert treatment["plan"]["weight_kg"] == 72.5
+    clocks = next(o for o in outputs if "clocks" in o)["clocks"]
+    assert [(c["ae_id"], c["kind"], c["status"]) for c in clocks] == [
+        ("YNH-001-AE1", "coordinating_centre_24h", "open")]
+    assert {"ae_id": "YNH-001-AE1", "kind": "coordinating_centre_24h", "status": "met"} \
+        in outputs  # fmt: skip
+    due = next(o for o in outputs if "open_clocks" in o)
+    assert due["site"] == "YNH" and due["open_clocks"] == []
