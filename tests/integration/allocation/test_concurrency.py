@@ -338,7 +338,11 @@ def test_worker_killed_mid_randomization_loses_nothing_and_duplicates_nothing(
     expected.refresh_from_db()
     assert (expected.participant_id, expected.used_at) == (None, None)
     assert not _slot_is_locked(expected)
-    assert AuditEvent.objects.count() == events_before + 1  # the bystander's allocation only
+    # the bystander's allocation and the dose plan it started, nothing of the victim's
+    assert list(AuditEvent.objects.order_by("seq").values_list("action", flat=True)
+                [events_before:]) == ["randomize", "dose_plan"]  # fmt: skip
+    assert not AuditEvent.objects.filter(participant_ref=victim.study_id,
+                                         action__in=("randomize", "dose_plan")).exists()
     # Randomizing again takes that slot, closing the hole; nothing is duplicated.
     again = do_randomize(coord, victim)
     assert again.slot_id == expected.pk

@@ -121,12 +121,12 @@ def test_the_dress_watch_needs_all_three_signs_within_14_days(
     eos: int, alt: int, days_apart: int, alerted: bool,
 ) -> None:
     p = _on("anakinra", enroll, personas)
-    now = timezone.now()
+    # yesterday at noon UTC: the calendar-day distances hold at any hour the test runs
+    base = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
     save(p.study_id, "unscheduled", "labs",
-         _labs(now - timedelta(days=days_apart), eosinophils_per_mm3=eos), "coord")
-    _rash(save, p.study_id, now - timedelta(days=days_apart // 2))
-    save(p.study_id, "unscheduled", "labs",
-         _labs(now - timedelta(hours=1), alt_u_l=alt, alt_uln_u_l=40), "coord")
+         _labs(base - timedelta(days=days_apart), eosinophils_per_mm3=eos), "coord")
+    _rash(save, p.study_id, base - timedelta(days=days_apart // 2))
+    save(p.study_id, "unscheduled", "labs", _labs(base, alt_u_l=alt, alt_uln_u_l=40), "coord")
     kinds = [a["kind"] for a in _alerts(capsys, p.study_id)]
     assert kinds == (["dress_watch"] if alerted else [])
 
