@@ -150,6 +150,15 @@ def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
+def audited_read(actor: Any) -> Any:
+    """Audit a refused read (other site, role, masked) like a refused action; the access layer
+    names the record it refused."""
+    from combat_norse.audit.vocabulary import AuditAction
+    from combat_norse.core.refusals import read_refusals_audited
+
+    return read_refusals_audited(actor, AuditAction.READ_REFUSED)
+
+
 def read_password(args: Any, purpose: str = "re-authentication") -> str:
     """A password asked again: one line of standard input with ``--password-stdin``, else a
     prompt on a terminal; with neither it is bad input (never an argument: other local users

@@ -10,17 +10,13 @@ from typing import Any
 from combat_norse.cli.common import (
     active_user,
     add_as_option,
+    audited_read,
     emit_json,
     setup_django,
     translate_errors,
 )
 
-
-def _read(actor: Any) -> Any:
-    from combat_norse.audit.vocabulary import AuditAction
-    from combat_norse.core.refusals import read_refusals_audited
-
-    return read_refusals_audited(actor, AuditAction.READ_REFUSED)
+_read = audited_read
 
 
 def _site(code: str | None) -> Any:
@@ -57,6 +53,21 @@ def cmd_safety_clocks(args: argparse.Namespace) -> int:
     with translate_errors():
         site = _site(args.site)
     emit_json(present_clocks(access_clocks(actor, site=site), timezone.now()))
+    return 0
+
+
+def cmd_safety_events(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.safety.access import access_adverse_events
+    from combat_norse.safety.presenters import present_adverse_events
+    from combat_norse.sites.access import scope_for
+
+    actor = active_user(args.as_user)
+    with translate_errors():
+        site = _site(args.site)
+    scope = scope_for(actor)
+    events = access_adverse_events(scope, site=site, unresolved=args.unresolved)
+    emit_json(present_adverse_events(events, scope))
     return 0
 
 
@@ -164,6 +175,11 @@ def register(sub: Any) -> None:
     p.add_argument("--at", required=True, help="when it was sent: ISO datetime with offset")
     _as(p)
     p.set_defaults(func=cmd_safety_report)
+    p = ss.add_parser("events", help="the adverse-event log (follow-up until resolved)")
+    p.add_argument("--site", help="only this site")
+    p.add_argument("--unresolved", action="store_true", help="only events still followed")
+    _as(p)
+    p.set_defaults(func=cmd_safety_events)
     p = ss.add_parser("grade", help="CTCAE v5 grades suggested from a participant's labs")
     p.add_argument("study_id")
     _as(p)

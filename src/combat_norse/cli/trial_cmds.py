@@ -13,6 +13,7 @@ from combat_norse.cli.common import (
     BadInput,
     active_user,
     add_as_option,
+    audited_read,
     emit_json,
     read_json_source,
     read_password,
@@ -290,13 +291,7 @@ def cmd_unmasking_report(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- reading back
-def _read(actor: Any) -> Any:
-    """Audit a refused read (other site, role, masked) like a refused action; the access layer
-    names the record it refused."""
-    from combat_norse.audit.vocabulary import AuditAction
-    from combat_norse.core.refusals import read_refusals_audited
-
-    return read_refusals_audited(actor, AuditAction.READ_REFUSED)
+_read = audited_read
 
 
 def cmd_screening_list(args: argparse.Namespace) -> int:

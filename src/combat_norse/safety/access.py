@@ -99,6 +99,26 @@ def access_clocks(user: User | Scope, *, site: Site | None = None) -> list[Safet
     return list(qs.order_by("due", "id"))
 
 
+RESOLVED = frozenset({"recovered", "recovered_with_sequelae", "fatal"})
+
+
+def access_adverse_events(user: User | Scope, *, site: Site | None = None,
+                          unresolved: bool = False) -> list[FormInstance]:  # fmt: skip
+    """The adverse events of the participants the reader may read (their sites, the assessor's
+    assigned participants, central roles everywhere), by study id and number; ``unresolved``:
+    only those still followed (an outcome other than recovered, recovered with sequelae or
+    fatal)."""
+    readable = access_participants(_scope(user)).values("pk")
+    qs = FormInstance.unscoped.filter(participant__in=readable, form="adverse_event") \
+        .select_related("participant__site", "participant__screening")  # fmt: skip
+    if site is not None:
+        qs = qs.filter(participant__site=site)
+    rows = list(qs.order_by("participant__study_id", "number"))
+    if unresolved:
+        rows = [ae for ae in rows if ae.values.get("outcome") not in RESOLVED]
+    return rows
+
+
 def access_alerts(user: User | Scope, study_id: str) -> tuple[Participant, list[LabAlert]]:
     """A participant's standing lab alerts (arm-revealing: refused ``masked``)."""
     participant = _arm_readable(_scope(user), study_id)

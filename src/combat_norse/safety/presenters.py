@@ -9,14 +9,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from combat_norse.crf import catalog
 from combat_norse.crf.models import FormInstance
-from combat_norse.crf.presenters import present_due
+from combat_norse.crf.presenters import present_due, shown_values
 from combat_norse.participants.models import Participant
-from combat_norse.protocol.safety import clock_status
+from combat_norse.protocol.safety import clock_status, is_susar
 from combat_norse.safety.actions.clocks import ae_id
 from combat_norse.safety.actions.common import zone_of
 from combat_norse.safety.actions.treatment import exposure
 from combat_norse.safety.models import DoseDeviation, DosePlan, LabAlert, SafetyClock
+from combat_norse.sites.access import Scope
 
 
 def _local(moment: datetime | None, zone: str) -> str | None:
@@ -106,6 +108,28 @@ def present_clocks(clocks: Iterable[SafetyClock], now: datetime) -> dict[str, An
 def present_report(clock: SafetyClock, now: datetime) -> dict[str, Any]:
     return {"ae_id": ae_id(clock.adverse_event), "kind": clock.kind,
             "status": clock_status(clock.due, clock.reported_at, now)}  # fmt: skip
+
+
+def present_adverse_events(aes: Iterable[FormInstance], scope: Scope) -> dict[str, Any]:
+    """``safety events``: the AE log, each event's items as the reader may see them (a term
+    naming a drug is ``[masked]`` for a masked reader) and whether it is a SUSAR."""
+    out = []
+    for ae in aes:
+        masked = scope.is_masked_at(ae.participant.site_id)
+        v = shown_values(catalog.form("adverse_event", ae.form_version), ae.values,
+                         masked=masked)  # fmt: skip
+        term = ae.values.get("term") if isinstance(ae.values.get("term"), str) else ""
+        out.append({
+            "ae_id": ae_id(ae), "study_id": ae.participant.study_id, "term": v.get("term"),
+            "grade": v.get("grade"), "serious": v.get("serious"),
+            "onset_date": v.get("onset_date"), "outcome": v.get("outcome"),
+            "resolved_on": v.get("resolved_on"), "status": ae.status,
+            "susar": is_susar(serious=ae.values.get("serious") is True,
+                              related_to_study_drug=ae.values.get("related_to_study_drug"),
+                              expected=ae.values.get("expected"), term=term,
+                              in_disease=ae.values.get("expected_in_disease")),
+        })  # fmt: skip
+    return {"adverse_events": out}
 
 
 def present_alerts(participant: Participant, alerts: Iterable[LabAlert]) -> dict[str, Any]:

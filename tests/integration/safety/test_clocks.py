@@ -308,3 +308,30 @@ def test_the_per_country_table_is_a_setting_and_a_site_country_without_one_fails
     Site.objects.filter(code="SNU").update(country_code="NZ")
     errors = [e for e in run_checks(databases=["default"]) if e.id == "combat_norse.E401"]
     assert len(errors) == 1 and "NZ" in errors[0].msg
+
+
+@pytest.mark.req("§14", "#16")
+def test_the_adverse_event_log_follows_events_until_resolved_and_masks_drug_names(
+    capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any]
+) -> None:
+    from combat_norse.participants.actions import do_assign_assessor
+
+    p = enroll()
+    do_assign_assessor(personas.coord, p, personas.assessor)
+    aware = datetime(2026, 11, 20, 9, 30, tzinfo=NY)
+    save(p.study_id, "unscheduled", "adverse_event",
+         _ae(aware, term="Rash after anakinra", related_to_study_drug="probable"), "coord")
+    save(p.study_id, "unscheduled", "adverse_event",
+         _ae(aware, serious=False, seriousness=None, outcome="recovered",
+             resolved_on="2026-11-25"), "coord")  # fmt: skip
+    code, out, _ = run(capsys, "safety", "events", "--as", "coord")
+    assert code == 0
+    assert [(e["ae_id"], e["term"], e["susar"], e["outcome"]) for e in out["adverse_events"]] == [
+        (f"{p.study_id}-AE1", "Rash after anakinra", True, "recovering"),
+        (f"{p.study_id}-AE2", "Lung infection", False, "recovered")]
+    code, out, _ = run(capsys, "safety", "events", "--unresolved", "--as", "coord")
+    assert [e["ae_id"] for e in out["adverse_events"]] == [f"{p.study_id}-AE1"]
+    code, out, _ = run(capsys, "safety", "events", "--as", "assessor")
+    assert [e["term"] for e in out["adverse_events"]] == ["[masked]", "Lung infection"]
+    code, out, _ = run(capsys, "safety", "events", "--as", "othercoord")
+    assert out == {"adverse_events": []}
