@@ -81,7 +81,7 @@ def access_deviations(user: User | Scope, *, site: Site | None = None,
     scope = _scope(user)
     readable = [p.pk for p in _unmasked_participants(scope, site)]
     qs = DoseDeviation.unscoped.filter(participant_id__in=readable) \
-        .select_related("participant__site", "dose")  # fmt: skip
+        .select_related("participant__site", "participant__screening", "dose")  # fmt: skip
     if not include_cleared:
         qs = qs.filter(cleared_at__isnull=True)
     return list(qs.order_by("detected_at", "id"))
@@ -92,8 +92,8 @@ def access_clocks(user: User | Scope, *, site: Site | None = None) -> list[Safet
     earliest due first. Clocks carry ids and deadlines only, so masking does not apply."""
     scope = _scope(user)
     readable = access_participants(scope, roles=CLOCK_READ_ROLES).values("pk")
-    qs = SafetyClock.unscoped.filter(participant__in=readable) \
-        .select_related("participant__site", "adverse_event")  # fmt: skip
+    qs = SafetyClock.unscoped.filter(participant__in=readable).select_related(
+        "participant__site", "participant__screening", "adverse_event__participant")
     if site is not None:
         qs = qs.filter(participant__site=site)
     return list(qs.order_by("due", "id"))
@@ -131,17 +131,22 @@ def overdue_safety_labs(participants: Iterable[Participant],
                         now: datetime) -> list[tuple[Participant, Any]]:  # fmt: skip
     """(participant, LabsDue) for each active participant on anakinra whose safety labs are
     overdue (§10 anakinra schedule; §14: twice a week means every 3-4 days)."""
+    active = {p.pk: p for p in participants if p.status == ParticipantStatus.ACTIVE}
+    records: dict[int, dict[str, list[FormInstance]]] = {}
+    for fi in FormInstance.unscoped.filter(participant_id__in=list(active),
+                                           form__in=("dose", "labs")):  # fmt: skip
+        records.setdefault(fi.participant_id, {}).setdefault(fi.form, []).append(fi)
     out = []
-    for p in participants:
-        if p.status != ParticipantStatus.ACTIVE:
-            continue
-        doses = [d for d in given_doses(p) if d.values.get("drug") == "anakinra"]
+    for pk, forms in records.items():  # two queries in all, whatever the number of participants
+        p = active[pk]
+        doses = [d for d in given_doses(p, forms.get("dose", []))
+                 if d.values.get("drug") == "anakinra"]  # fmt: skip
         if not doses:
             continue
         first, last = when(doses[0].values["given_at"]), when(doses[-1].values["given_at"])
         if first is None or last is None:  # given_doses keeps only dated doses
             continue
-        labs = [t for fi in FormInstance.unscoped.filter(participant=p, form="labs")
+        labs = [t for fi in forms.get("labs", [])
                 if (t := when(fi.values.get("collected_at"))) is not None]  # fmt: skip
         due = anakinra_labs_due(first, last, labs, now)
         if due is not None and now > due.due_by:

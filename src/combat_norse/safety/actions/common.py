@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -38,10 +39,14 @@ def when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-def given_doses(participant: Participant) -> list[FormInstance]:
-    """The participant's dose records of doses given (not held or missed), by time given."""
+def given_doses(participant: Participant,
+                records: Iterable[FormInstance] | None = None) -> list[FormInstance]:  # fmt: skip
+    """The participant's dose records of doses given (not held or missed), by time given
+    (``records``: the dose records already read, else they are read here)."""
+    if records is None:
+        records = FormInstance.unscoped.filter(participant=participant, form="dose")
     doses = [
-        fi for fi in FormInstance.unscoped.filter(participant=participant, form="dose")
+        fi for fi in records
         if fi.values.get("administered", "given") == "given" and when(fi.values.get("given_at"))
     ]  # fmt: skip
     return sorted(doses, key=lambda fi: (when(fi.values["given_at"]), fi.pk))
