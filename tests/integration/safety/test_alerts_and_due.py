@@ -222,3 +222,19 @@ def test_grade_suggestions_come_from_the_latest_labs(
     assert by_term["Alanine aminotransferase increased"]["grade"] == 2  # 3.25 x ULN
     code, _, err = run(capsys, "safety", "grade", p.study_id, "--as", "othercoord")
     assert code == 3 and err == "refused: other site\n"
+
+
+def test_a_retried_lab_alert_task_sends_nothing_twice(
+    capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from combat_norse.safety.actions.alerts import mail_lab_alert
+    from combat_norse.safety.models import LabAlert
+
+    p = _on("tocilizumab", enroll, personas)
+    with django_capture_on_commit_callbacks(execute=True):
+        save(p.study_id, "unscheduled", "labs", _labs(platelets_per_mm3=40_000), "coord")
+    alert = LabAlert.unscoped.get(participant=p)
+    mail_lab_alert(alert.pk)  # the task run again (a retry, a second worker)
+    assert len(mail.outbox) == 1 and "< 50000: discontinue" in mail.outbox[0].body
+    assert AuditEvent.objects.filter(action="lab_alert_sent").count() == 1
