@@ -33,9 +33,23 @@ MASKED = "[masked]"
 # Brand and generic names (case-insensitive) that reveal the arm in free text, not inside a
 # longer word: a letter may not touch them, but a digit or an underscore may ("anakinra100mg",
 # "stopped_anakinra": ``\b`` counts both as word characters and missed them).
+# Also the clinical shorthand (TCZ, toci, toci-), the names in the scripts of the trial's
+# countries and neighbours (Korean, Japanese, Chinese, Cyrillic: these have no word boundaries,
+# so they match anywhere), and the mechanism phrases that name one drug: an IL-1 or IL-6
+# (receptor) blocker, antagonist or inhibitor, anti-IL-1/anti-IL-6, IL-1Ra, IL-6R.
+_LATIN_NAMES = (
+    r"anakinra|kineret|tocilizumab|actemra|roactemra|tyenne|tofidence|avtozma|tcz|toci"
+    r"|anti[\s-]*il[\s-]*(?:1|6)(?:[\s-]*r(?:a|eceptor)?)?"
+    r"|il[\s-]*1[\s-]*ra|il[\s-]*6[\s-]*r"
+    r"|il[\s-]*(?:1|6)(?:[\s-]*(?:r|receptor))?[\s-]*(?:blockers?|blockade|antagonists?"
+    r"|inhibitors?|inhibition)"
+)
+_OTHER_SCRIPTS = (
+    r"아나킨라|키네렛|토실리주맙|악템라|アナキンラ|キネレット|トシリズマブ|アクテムラ"
+    r"|阿那白滞素|托珠单抗|托珠單抗|雅美罗|анакинра|кинерет|тоцилизумаб|актемра"
+)
 DRUG_NAME_PATTERN = re.compile(
-    r"(?<![^\W\d_])(anakinra|kineret|tocilizumab|actemra|roactemra|tyenne|tofidence|avtozma)"
-    r"(?![^\W\d_])",
+    rf"(?<![^\W\d_])(?:{_LATIN_NAMES})(?![^\W\d_])|{_OTHER_SCRIPTS}",
     re.IGNORECASE,
 )
 
