@@ -201,3 +201,18 @@ def test_another_sites_coordinator_gets_nothing(
     p, _ = _randomized(enroll, personas)
     code, _, err = run(capsys, "treatment", "show", p.study_id, "--as", "othercoord")
     assert code == 3 and err == "refused: other site\n"
+
+
+def test_without_a_screening_weight_the_first_recorded_weight_starts_the_plan(
+    capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
+) -> None:
+    p, allocation = _randomized(enroll, personas, weight_kg=None)
+    code, out, _ = run(capsys, "treatment", "show", p.study_id, "--as", "coord")
+    assert out["plan"] is None  # no weight yet: nothing to suggest
+    save(p.study_id, "baseline", "baseline", {"weight_kg": 70}, "coord")
+    code, out, _ = run(capsys, "treatment", "show", p.study_id, "--as", "coord")
+    assert (out["plan"]["drug"], out["plan"]["weight_kg"]) == (allocation.arm, 70)
+    overdose = 900.0 if allocation.arm == "anakinra" else 2000.0
+    save(p.study_id, "unscheduled", "dose",
+         _dose(allocation.arm, overdose, timezone.now() - timedelta(minutes=1)), "pharmacist")
+    assert [d["kind"] for d in _deviations(capsys, p.study_id)] == ["dose_off_plan"]

@@ -87,9 +87,20 @@ def _weight(value: object) -> Decimal | None:
         return None
 
 
+def latest_weight(participant: Participant) -> Decimal | None:
+    """The weight last recorded on a form (the baseline form's ``weight_kg``), else the
+    screening record's; None when neither has one."""
+    saved = FormInstance.unscoped.filter(participant=participant, values__has_key="weight_kg") \
+        .order_by("-saved_at", "-id").values_list("values", flat=True).first()  # fmt: skip
+    if saved is not None and _weight(saved.get("weight_kg")) is not None:
+        return _weight(saved.get("weight_kg"))
+    return _weight(participant.screening.record.get("weight_kg"))
+
+
 def plan_at_randomization(participant: Participant, arm: str, actor: Actor) -> DosePlan | None:
-    """The first plan, from the screening record's weight (none when it was not recorded)."""
-    weight = _weight(participant.screening.record.get("weight_kg"))
+    """The first plan, from the latest recorded weight (none until a weight is recorded: the
+    first form that records one starts it)."""
+    weight = latest_weight(participant)
     if weight is None:
         return None
     # a participant is randomized once and has no plan before (the observational cohort's
@@ -99,13 +110,27 @@ def plan_at_randomization(participant: Participant, arm: str, actor: Actor) -> D
 
 
 def plan_on_weight(participant: Participant, weight_value: object, actor: Actor) -> None:
-    """A saved form recorded a weight: a new plan when it differs from the plan's."""
+    """A saved form recorded a weight: a new plan when it differs from the plan's, or the
+    first plan when there was none for want of a weight (the drug allocated, or in the
+    observational cohort the drug of the first dose given)."""
     weight = _weight(weight_value)
     current = plan_in_force(participant)
-    if weight is None or current is None or weight == current.weight_kg:
+    if weight is None or (current is not None and weight == current.weight_kg):
         return
-    _start_plan(participant, actor, drug=current.drug, weight=weight,
+    drug = current.drug if current is not None else _drug_without_plan(participant)
+    if drug is None:
+        return
+    _start_plan(participant, actor, drug=drug, weight=weight,
                 basis=PlanBasis.WEIGHT_CHANGE, reason=f"weight {weight} kg recorded")  # fmt: skip
+
+
+def _drug_without_plan(participant: Participant) -> str | None:
+    arm = allocated_arm(participant)
+    if arm is not None:
+        return arm
+    first = given_doses(participant)[:1]
+    drug = first[0].values.get("drug") if first else None
+    return drug if isinstance(drug, str) else None
 
 
 def do_update_dose_plan(actor: User, participant: Participant | str, *, weight_kg: object,
@@ -201,7 +226,7 @@ def on_dose_saved(participant: Participant, dose: FormInstance, actor: Actor) ->
     drug = dose.values.get("drug")
     if plan_in_force(participant) is None and isinstance(drug, str) \
             and participant.cohort == Cohort.OBSERVATIONAL:  # fmt: skip
-        weight = _weight(participant.screening.record.get("weight_kg"))
+        weight = latest_weight(participant)
         if weight is not None:
             _start_plan(participant, actor, drug=drug, weight=weight,
                         basis=PlanBasis.FIRST_DOSE, reason="first dose recorded")  # fmt: skip
