@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -82,6 +82,7 @@ class ItemDef:
     # ``required_unless`` the reverse (a dose's amount unless it was held or missed)
     required_when: tuple[str, tuple[object, ...]] | None = None
     required_unless: tuple[str, tuple[object, ...]] | None = None
+    not_future: bool = False  # a date or time that cannot lie ahead (awareness of an event)
 
     def needed(self, values: Mapping[str, Any]) -> bool:
         """Whether this item is required given the form's other values."""
@@ -135,6 +136,7 @@ class ItemDef:
             **({"required_unless": {"item": self.required_unless[0],
                                     "in": list(self.required_unless[1])}}
                if self.required_unless is not None else {}),
+            **({"not_future": True} if self.not_future else {}),
         }  # fmt: skip
 
     def parse(self, raw: object) -> Any:
@@ -158,9 +160,11 @@ class ItemDef:
             if not isinstance(raw, str):
                 raise ItemError(self.code, "expected an ISO date (YYYY-MM-DD)")
             try:
-                return date.fromisoformat(raw).isoformat()
+                day = date.fromisoformat(raw)
             except ValueError:
                 raise ItemError(self.code, "expected an ISO date (YYYY-MM-DD)") from None
+            _check_year(self.code, day.year)
+            return day.isoformat()
         if kind is ItemType.DATETIME:
             if not isinstance(raw, str) or len(raw) > 40:
                 raise ItemError(self.code, "expected an ISO datetime with a UTC offset")
@@ -170,6 +174,7 @@ class ItemDef:
                 raise ItemError(self.code, "expected an ISO datetime with a UTC offset") from None
             if value.tzinfo is None:
                 raise ItemError(self.code, "must carry a UTC offset")
+            _check_year(self.code, value.year)
             return value.isoformat()
         if kind is ItemType.CHOICE:
             if not isinstance(raw, str) or raw not in self.choices:
@@ -292,6 +297,31 @@ class FormDef:
 
     def missing_required(self, values: Mapping[str, Any]) -> list[str]:
         return [i.code for i in self.items if i.needed(values) and values.get(i.code) is None]
+
+
+YEARS = (1900, 2200)  # as the screening record's dates (§3): anything else is a typing error
+
+
+def _check_year(code: str, year: int) -> None:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ItemError(code, f"year {year} is outside {YEARS[0]}–{YEARS[1]}")
+
+
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def check_not_future(form: FormDef, values: Mapping[str, Any], now: datetime) -> None:
+    """ItemError for the first ``not_future`` item of ``values`` later than ``now`` (5 minutes
+    of clock skew; a date may be the site's today anywhere on Earth, so up to now + 1 day)."""
+    for item in form.items:
+        raw = values.get(item.code)
+        if not item.not_future or not isinstance(raw, str):
+            continue
+        if item.type is ItemType.DATE:
+            if date.fromisoformat(raw) > (now + timedelta(days=1)).date():
+                raise ItemError(item.code, "in the future")
+        elif datetime.fromisoformat(raw) > now + FUTURE_SKEW:
+            raise ItemError(item.code, "in the future")
 
 
 def SI_HOLDER(code: str, item: ItemDef) -> ItemDef:

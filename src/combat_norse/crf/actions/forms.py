@@ -28,7 +28,7 @@ from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.crf import catalog, rules
 from combat_norse.crf.actions import signatures
 from combat_norse.crf.actions.visits import event_or_day_visit, local_date, refresh_status
-from combat_norse.crf.metadata import FormDef, ItemError
+from combat_norse.crf.metadata import FormDef, ItemError, check_not_future
 from combat_norse.crf.models import (
     DataQuery,
     FormInstance,
@@ -207,6 +207,8 @@ def do_save_form(
             form = form_def(form.code, current.form_version)  # kept on its own version
         try:
             values = form.validate(data, current.values if current is not None else None)
+            check_not_future(form, {k: values.get(k) for k in data if k in values},
+                             timezone.now())  # only what this save submits  # fmt: skip
         except ItemError as exc:
             raise BadInput(exc.item, exc.problem) from None
         before = dict(current.values) if current is not None else {}
