@@ -238,3 +238,19 @@ def test_a_retried_lab_alert_task_sends_nothing_twice(
     mail_lab_alert(alert.pk)  # the task run again (a retry, a second worker)
     assert len(mail.outbox) == 1 and "< 50000: discontinue" in mail.outbox[0].body
     assert AuditEvent.objects.filter(action="lab_alert_sent").count() == 1
+
+
+def test_the_dress_window_counts_the_sites_calendar_days_whatever_offset_is_typed(
+    capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
+) -> None:
+    """YNH is in New York: 02:00 UTC on 30 November is 21:00 on the 29th there, 14 days after
+    a rash on the 15th. The same instant typed with either offset gives the same answer."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    for typed in ("2026-11-30T02:00:00+00:00", "2026-11-29T21:00:00-05:00"):
+        p = _on("anakinra", enroll, personas)
+        _rash(save, p.study_id, datetime(2026, 11, 15, 12, tzinfo=ZoneInfo("America/New_York")))
+        save(p.study_id, "unscheduled", "labs", {"collected_at": typed,
+             "eosinophils_per_mm3": 1600, "alt_u_l": 100, "alt_uln_u_l": 40}, "coord")
+        assert [a["kind"] for a in _alerts(capsys, p.study_id)] == ["dress_watch"], typed

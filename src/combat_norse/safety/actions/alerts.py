@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -36,6 +37,7 @@ from combat_norse.safety.actions.common import (
     allocated_arm,
     given_doses,
     when,
+    zone_of,
 )
 from combat_norse.safety.models import LabAlert, LabAlertKind
 
@@ -76,10 +78,12 @@ def _wanted(participant: Participant) -> dict[tuple[str, str, str], tuple[FormIn
     if labs and on_study_drug(participant):
         by_ref = {f"labs#{lab.pk}": lab for lab in labs}
         eos, rises = [], []
+        zone = ZoneInfo(zone_of(participant))
         for lab in labs:
             at = when(lab.values.get("collected_at"))
             if at is None:
                 continue
+            at = at.astimezone(zone)  # the window counts the site's calendar days
             if eosinophilia(lab.values.get("eosinophils_per_mm3")):
                 eos.append((at, f"labs#{lab.pk}"))
             if transaminase_rise(lab.values.get("alt_u_l"), lab.values.get("alt_uln_u_l")) or \
