@@ -271,8 +271,9 @@ def local_same_time(moment: datetime, zone: str, days: int) -> datetime:
     wall = (local.replace(tzinfo=None) + timedelta(days=days)).replace(tzinfo=tz, fold=0)
     utc = wall.astimezone(UTC)
     if utc.astimezone(tz).replace(tzinfo=None) != wall.replace(tzinfo=None):  # in a gap
-        # walk from the earlier reading (the offset after the gap) to the gap's end
-        utc = wall.replace(fold=1).astimezone(UTC)
+        # walk whole minutes from the earlier reading (the offset after the gap) to the gap's
+        # end: the transition instant, on a whole minute (the seconds of the wall time go)
+        utc = wall.replace(fold=1).astimezone(UTC).replace(second=0, microsecond=0)
         while utc.astimezone(tz).replace(tzinfo=None) < wall.replace(tzinfo=None):
             utc += timedelta(minutes=1)
     return utc.astimezone(tz)

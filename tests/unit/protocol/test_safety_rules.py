@@ -57,6 +57,13 @@ def test_the_24_hour_clock_is_elapsed_time_and_needs_an_offset() -> None:
         local_same_time(datetime(2026, 3, 7, 12, 0), "Europe/Paris", 7)
 
 
+@pytest.mark.parametrize("wall", ["02:30:15", "02:59:59", "02:00:00"])
+def test_a_due_time_in_the_spring_gap_is_the_gaps_end_exactly(wall: str) -> None:
+    aware = datetime.fromisoformat(f"2026-02-21T{wall}-05:00")
+    due = local_same_time(aware, "America/New_York", 15)  # 8 March: 02:00-03:00 skipped
+    assert due.isoformat() == "2026-03-08T03:00:00-04:00"
+
+
 def test_an_ambiguous_autumn_time_takes_the_first_of_the_two() -> None:
     aware = datetime(2026, 10, 18, 2, 30, tzinfo=ZoneInfo("Europe/Stockholm"))  # CEST
     due = local_same_time(aware, "Europe/Stockholm", 7)  # 25 Oct 02:30 happens twice
