@@ -52,7 +52,8 @@ def cmd_safety_clocks(args: argparse.Namespace) -> int:
     actor = active_user(args.as_user)
     with translate_errors():
         site = _site(args.site)
-    emit_json(present_clocks(access_clocks(actor, site=site), timezone.now()))
+    clocks = access_clocks(actor, site=site, include_withdrawn=args.all)
+    emit_json(present_clocks(clocks, timezone.now()))
     return 0
 
 
@@ -167,6 +168,7 @@ def register(sub: Any) -> None:
     ss = safety.add_subparsers(dest="safety_command", required=True)
     p = ss.add_parser("clocks", help="the SAE clocks (coordinating centre 24 h, regulator)")
     p.add_argument("--site", help="only this site")
+    p.add_argument("--all", action="store_true", help="also clocks withdrawn by a correction")
     _as(p)
     p.set_defaults(func=cmd_safety_clocks)
     p = ss.add_parser("report", help="record that an SAE report was sent (meets its clock)")

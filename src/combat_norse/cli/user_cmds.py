@@ -44,7 +44,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from combat_norse.accounts.presenters import present_new_user
 
     with translate_errors():
-        created = do_add_user(args.name, args.role, args.site or (), password=password)
+        created = do_add_user(args.name, args.role, args.site or (), password=password,
+                              email=_email(args.email))  # fmt: skip
     if created.one_time_password and password is None:
         sys.stderr.write(
             f"one-time password for {created.user.username} (changed at first sign-in): "
@@ -72,6 +73,19 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _email(raw: str) -> str:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    raw = raw.strip()
+    if raw:
+        try:
+            validate_email(raw)
+        except ValidationError:
+            raise BadInput(f"email: not an e-mail address ({raw[:60]!r})") from None
+    return raw
+
+
 def register(sub: Any) -> None:
     user = sub.add_parser("user", help="manage users (the server operators' tool)")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -83,6 +97,8 @@ def register(sub: Any) -> None:
     p.add_argument("name")
     p.add_argument("--role", required=True)
     p.add_argument("--site", action="append", help="site code (repeat for several)")
+    p.add_argument("--email", default="", help="where alerts reach the user (SAE clocks, lab "
+                   "alerts)")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the one-time password from standard input (one line)")  # fmt: skip
     p.set_defaults(func=cmd_user_add)

@@ -159,6 +159,13 @@ def _ae_expected_in_disease(ctx: RuleContext) -> Iterator[Finding]:
                                      "mark it so it is not expedited"
 
 
+@rule("dose", "dose_not_given_has_no_amount")
+def _dose_not_given(ctx: RuleContext) -> Iterator[Finding]:
+    held = ctx.values.get("administered")
+    if held in ("held", "missed") and ctx.values.get("dose_mg") is not None:
+        yield "dose_mg", f"a {held} dose with an amount: was it given?"
+
+
 @rule("adverse_event", "ae_seriousness_consistent")
 def _ae_seriousness(ctx: RuleContext) -> Iterator[Finding]:
     criteria = ctx.values.get("seriousness") or []

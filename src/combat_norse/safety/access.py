@@ -87,15 +87,20 @@ def access_deviations(user: User | Scope, *, site: Site | None = None,
     return list(qs.order_by("detected_at", "id"))
 
 
-def access_clocks(user: User | Scope, *, site: Site | None = None) -> list[SafetyClock]:
+def access_clocks(user: User | Scope, *, site: Site | None = None,
+                  include_withdrawn: bool = False) -> list[SafetyClock]:  # fmt: skip
     """SAE clocks of the participants the reader may read (site team, data manager, monitor),
-    earliest due first. Clocks carry ids and deadlines only, so masking does not apply."""
+    earliest due first; ``include_withdrawn`` adds the clocks of events corrected to
+    non-serious (or no longer a SUSAR) before a report. Clocks carry ids and deadlines only,
+    so masking does not apply."""
     scope = _scope(user)
     readable = access_participants(scope, roles=CLOCK_READ_ROLES).values("pk")
     qs = SafetyClock.unscoped.filter(participant__in=readable).select_related(
         "participant__site", "participant__screening", "adverse_event__participant")
     if site is not None:
         qs = qs.filter(participant__site=site)
+    if not include_withdrawn:
+        qs = qs.filter(withdrawn_at__isnull=True)
     return list(qs.order_by("due", "id"))
 
 

@@ -62,7 +62,9 @@ class DoseDeviation(models.Model):
     """A protocol deviation found in a dose record: flagged and listed, never blocking."""
 
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
-    dose = models.ForeignKey(FormInstance, on_delete=models.PROTECT, related_name="+")
+    # null: flagged before any dose was recorded (no dose 24 h after randomization)
+    dose = models.ForeignKey(FormInstance, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="+")  # fmt: skip
     kind = models.CharField(max_length=20, choices=DeviationKind.choices)
     detail = models.TextField()
     detected_at = models.DateTimeField()

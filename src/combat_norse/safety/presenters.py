@@ -58,7 +58,7 @@ def present_dose(dose: FormInstance, zone: str) -> dict[str, Any]:
 def present_deviation(d: DoseDeviation) -> dict[str, Any]:
     return {
         "study_id": d.participant.study_id,
-        "dose_instance": d.dose.number,
+        "dose_instance": d.dose.number if d.dose is not None else None,
         "kind": d.kind,
         "detail": d.detail,
         "detected_at": _local(d.detected_at, zone_of(d.participant)),

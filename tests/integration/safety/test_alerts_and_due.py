@@ -254,3 +254,26 @@ def test_the_dress_window_counts_the_sites_calendar_days_whatever_offset_is_type
         save(p.study_id, "unscheduled", "labs", {"collected_at": typed,
              "eosinophils_per_mm3": 1600, "alt_u_l": 100, "alt_uln_u_l": 40}, "coord")
         assert [a["kind"] for a in _alerts(capsys, p.study_id)] == ["dress_watch"], typed
+
+
+def test_a_lab_alert_no_one_can_be_mailed_stays_unsent_until_someone_can(
+    capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.contrib.auth.models import User
+
+    from combat_norse.safety.actions.alerts import send_unsent_lab_alerts
+    from combat_norse.safety.models import LabAlert
+
+    p = _on("tocilizumab", enroll, personas)
+    team = ("coord", "investigator", "pharmacist")
+    User.objects.filter(username__in=team).update(email="")
+    with django_capture_on_commit_callbacks(execute=True):
+        save(p.study_id, "unscheduled", "labs", _labs(anc_per_mm3=450), "coord")
+    alert = LabAlert.unscoped.get(participant=p)
+    assert alert.notified_at is None and mail.outbox == []  # not recorded as sent
+    assert not AuditEvent.objects.filter(action="lab_alert_sent").exists()
+    User.objects.filter(username="investigator").update(email="pi@example.invalid")
+    assert send_unsent_lab_alerts() == 1
+    assert send_unsent_lab_alerts() == 0
+    assert [m.to for m in mail.outbox] == [["pi@example.invalid"]]

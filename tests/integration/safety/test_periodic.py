@@ -32,6 +32,8 @@ def test_clocks_and_the_periodic_loop_send_a_due_alert_once(
     }, "coord")  # fmt: skip
     code, out, _ = run(capsys, "clocks")
     assert code == 0 and out["clock_alerts_sent"] == 1 and out["clocks_lapsed"] == 0
+    assert set(out) == {"moved_to_observational", "visits_updated", "clock_alerts_sent",
+                        "clocks_lapsed", "lab_alerts_sent", "first_doses_overdue"}
     printed = io.StringIO()
     call_command("periodic", "--once", stdout=printed)
     assert json.loads(printed.getvalue())["clock_alerts_sent"] == 0  # already sent
@@ -42,3 +44,17 @@ def test_clocks_and_the_periodic_loop_send_a_due_alert_once(
 def test_the_periodic_loop_refuses_a_zero_interval() -> None:
     with pytest.raises(ValueError, match="interval"):
         call_command("periodic", "--interval", "0", "--once")
+
+
+def test_user_add_takes_the_address_alerts_go_to_and_refuses_a_bad_one(
+    capsys: Any, db: Any
+) -> None:
+    from django.contrib.auth.models import User
+
+    code, _, _ = run(capsys, "user", "add", "nurse.k", "--role", "site_coordinator", "--site",
+                       "YNH", "--email", "k@hospital.invalid")
+    assert code == 0 and User.objects.get(username="nurse.k").email == "k@hospital.invalid"
+    code, _, err = run(capsys, "user", "add", "nurse.j", "--role", "site_coordinator", "--site",
+                       "YNH", "--email", "not an address")
+    assert code == 2 and err.startswith("error: email") and not User.objects.filter(
+        username="nurse.j").exists()

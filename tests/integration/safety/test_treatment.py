@@ -69,7 +69,7 @@ def test_a_recorded_weight_change_replaces_the_plan_and_keeps_the_old_one(
         assert out["suggestion"]["mg_per_kg"] == 12 and out["suggestion"]["dose_mg"] == 336.0
 
 
-@pytest.mark.parametrize("weight", ["abc", "4.9", "300.5", "", "nan", "-1"])
+@pytest.mark.parametrize("weight", ["abc", "4.9", "300.5", "", "nan", "-1", "4.999", "300.005"])
 def test_a_bad_weight_is_bad_input_and_changes_no_plan(
     capsys: Any, personas: Any, enroll: Callable[..., Any], production_list: Any, weight: str
 ) -> None:
@@ -220,3 +220,47 @@ def test_without_a_screening_weight_the_first_recorded_weight_starts_the_plan(
     save(p.study_id, "unscheduled", "dose",
          _dose(allocation.arm, overdose, timezone.now() - timedelta(minutes=1)), "pharmacist")
     assert [d["kind"] for d in _deviations(capsys, p.study_id)] == ["dose_off_plan"]
+
+
+def test_no_dose_24_hours_after_randomization_is_flagged_and_follows_the_late_dose(
+    capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
+) -> None:
+    from combat_norse.safety.actions.treatment import flag_missing_first_doses
+
+    p, allocation = _randomized(enroll, personas, now=timezone.now() - timedelta(days=2))
+    at_24h = allocation.randomized_at + timedelta(hours=24)
+    assert flag_missing_first_doses(at_24h) == 0  # exactly 24 h: not yet
+    assert flag_missing_first_doses(at_24h + timedelta(seconds=1)) == 1
+    assert flag_missing_first_doses() == 0  # once
+    [flag] = _deviations(capsys, p.study_id)
+    assert (flag["kind"], flag["dose_instance"]) == ("late_first_dose", None)
+    mg = 100.0 if allocation.arm == "anakinra" else 580.0
+    save(p.study_id, "unscheduled", "dose", _dose(allocation.arm, mg, at_24h + timedelta(hours=3)),
+         "pharmacist")
+    [flag] = _deviations(capsys, p.study_id)  # the same flag, now on the late dose
+    assert (flag["kind"], flag["dose_instance"]) == ("late_first_dose", 1)
+    assert "27.0 h" in flag["detail"]
+
+
+def test_a_first_dose_on_time_recorded_late_clears_the_missing_dose_flag(
+    capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
+) -> None:
+    from combat_norse.safety.actions.treatment import flag_missing_first_doses
+
+    p, allocation = _randomized(enroll, personas, now=timezone.now() - timedelta(days=2))
+    assert flag_missing_first_doses() == 1
+    mg = 100.0 if allocation.arm == "anakinra" else 580.0
+    save(p.study_id, "unscheduled", "dose",
+         _dose(allocation.arm, mg, allocation.randomized_at + timedelta(hours=2)), "pharmacist")
+    assert _deviations(capsys, p.study_id) == []
+    assert [d["cleared_at"] is not None for d in _deviations(capsys, p.study_id, "--all")] == [True]
+
+
+def test_a_held_dose_with_an_amount_opens_a_query(
+    save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
+) -> None:
+    p, allocation = _randomized(enroll, personas)
+    code, out, _ = save(p.study_id, "unscheduled", "dose", {
+        "drug": allocation.arm, "administered": "held", "dose_mg": 100,
+        "not_given_reason": "ANC 800", "given_at": timezone.now().isoformat()}, "pharmacist")
+    assert code == 0 and [q["item"] for q in out["queries"]] == ["dose_mg"]

@@ -143,19 +143,33 @@ def mail_lab_alert(alert_id: int) -> None:
 
     from combat_norse.safety.actions.recipients import site_team_emails
 
+    alert = LabAlert.unscoped.select_related("participant__site").get(pk=alert_id)
+    recipients = site_team_emails(alert.participant, ALERT_RECIPIENT_ROLES)
+    if not recipients or alert.notified_at is not None or alert.cleared_at is not None:
+        # nobody with an address yet: left unsent, the periodic task tries again
+        return
     with transaction.atomic():
         claimed = LabAlert.unscoped.filter(pk=alert_id, notified_at__isnull=True) \
             .update(notified_at=timezone.now())  # fmt: skip
         if claimed != 1:
-            return  # sent already (a retried task)
-        alert = LabAlert.unscoped.select_related("participant__site").get(pk=alert_id)
+            return  # sent already (a retried task, another worker)
         record_event(actor=SYSTEM, action=AuditAction.LAB_ALERT_SENT, obj=alert,
-                     changes={"kind": [None, alert.kind], "item": [None, alert.item]})
-    recipients = site_team_emails(alert.participant, ALERT_RECIPIENT_ROLES)
-    if recipients:
-        send_mail(
-            subject=f"[COMBAT-NORSE] lab alert for {alert.participant.study_id}",
-            message=f"{alert.participant.study_id}: {alert.rule}. Never an automatic stop: "
-                    "the treating clinician decides.",
-            from_email=None, recipient_list=recipients,
-        )  # fmt: skip
+                     changes={"kind": [None, alert.kind], "item": [None, alert.item],
+                              "recipients": [None, len(recipients)]})  # fmt: skip
+    send_mail(
+        subject=f"[COMBAT-NORSE] lab alert for {alert.participant.study_id}",
+        message=f"{alert.participant.study_id}: {alert.rule}. Never an automatic stop: "
+                "the treating clinician decides.",
+        from_email=None, recipient_list=recipients,
+    )  # fmt: skip
+
+
+def send_unsent_lab_alerts() -> int:
+    """The periodic task's retry: standing alerts no one could be e-mailed yet (no treating
+    team member with an address); each is sent once when someone can be."""
+    sent = 0
+    for alert_id in LabAlert.unscoped.filter(notified_at__isnull=True, cleared_at__isnull=True) \
+            .values_list("pk", flat=True):  # fmt: skip
+        mail_lab_alert(alert_id)
+        sent += LabAlert.unscoped.filter(pk=alert_id, notified_at__isnull=False).count()
+    return sent

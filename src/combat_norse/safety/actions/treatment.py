@@ -21,14 +21,15 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from combat_norse.audit.api import Actor, audited_save
+from combat_norse.allocation.models import Allocation
+from combat_norse.audit.api import SYSTEM, Actor, audited_save
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Reason, Refused, require_reason
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.crf.models import FormInstance
 from combat_norse.participants.lookups import participant_by_study_id
-from combat_norse.participants.models import Cohort, Participant, ParticipantStatus
-from combat_norse.protocol.dosing import DoseError, dose_deviation, suggested_dose
+from combat_norse.participants.models import Cohort, Participant, ParticipantStatus, Withdrawal
+from combat_norse.protocol.dosing import DoseError, check_weight, dose_deviation, suggested_dose
 from combat_norse.protocol.eligibility import study_day
 from combat_norse.protocol.parameters import DEFAULT
 from combat_norse.safety.actions.common import (
@@ -144,8 +145,12 @@ def do_update_dose_plan(actor: User, participant: Participant | str, *, weight_k
         if scope.is_masked_at(participant.site_id):
             raise Refused(Reason.MASKED)
         reason = require_reason(reason, what="changing a dose plan")
+        try:
+            check_weight(weight_kg)  # the §7 range on the value as given, before any rounding
+        except DoseError as exc:
+            raise BadInput(exc.field, exc.problem) from None
         weight = _weight(weight_kg)
-        if weight is None:
+        if weight is None:  # pragma: no cover - check_weight accepted a number
             raise BadInput("weight_kg", "expected a number of kilograms")
         participant = Participant.unscoped.select_for_update(of=("self",), no_key=True) \
             .select_related("site", "screening").get(pk=participant.pk)  # fmt: skip
@@ -204,7 +209,15 @@ def check_doses(participant: Participant, actor: Actor, now: datetime | None = N
         found = _findings(participant, dose)
         for kind, detail in found.items():
             row = existing.get((dose.pk, kind))
-            if row is None:
+            missing = existing.pop((None, kind), None)  # flagged before any dose was recorded
+            if row is None and missing is not None:
+                row = missing  # the late first dose is now on record: the flag points at it
+                row.dose, row.cleared_at, row.detail = dose, None, detail
+                audited_save(row, actor=actor, action=AuditAction.DOSE_DEVIATION,
+                             reason="the late first dose was recorded",
+                             update_fields=["dose", "cleared_at", "detail"])  # fmt: skip
+                existing[(dose.pk, kind)] = row
+            elif row is None:
                 row = DoseDeviation(participant=participant, dose=dose, kind=kind, detail=detail,
                                     detected_at=now)  # fmt: skip
                 audited_save(row, actor=actor, action=AuditAction.DOSE_DEVIATION)
@@ -218,6 +231,42 @@ def check_doses(participant: Participant, actor: Actor, now: datetime | None = N
                 audited_save(row, actor=actor, action=AuditAction.DOSE_DEVIATION,
                              reason="the dose record was corrected",
                              update_fields=["cleared_at"])  # fmt: skip
+
+
+    missing = existing.get((None, DeviationKind.LATE_FIRST_DOSE))
+    if missing is not None and missing.cleared_at is None and given_doses(participant):
+        missing.cleared_at = now  # a first dose within 24 h was recorded after all
+        audited_save(missing, actor=actor, action=AuditAction.DOSE_DEVIATION,
+                     reason="a first dose within 24 h was recorded", update_fields=["cleared_at"])
+
+
+def flag_missing_first_doses(now: datetime | None = None) -> int:
+    """The periodic task: a randomized participant (active, not withdrawn, allocation not in
+    error) with no dose given 24 h after randomization is flagged ``late_first_dose`` with no
+    dose record; the flag moves onto the first dose when it is recorded late, and is cleared
+    when a dose within 24 h is recorded after all. Idempotent."""
+    now = now or timezone.now()
+    limit = now - timedelta(hours=DEFAULT.first_dose_late_hours)
+    flagged = 0
+    candidates = Allocation.unscoped.filter(
+        in_error=False, randomized_at__lt=limit, participant__status=ParticipantStatus.ACTIVE,
+        participant__cohort=Cohort.RANDOMIZED,
+    ).exclude(participant__in=Withdrawal.unscoped.values("participant")).exclude(
+        participant__in=DoseDeviation.unscoped.filter(kind=DeviationKind.LATE_FIRST_DOSE)
+        .values("participant")
+    ).select_related("participant__site", "participant__screening")  # fmt: skip
+    for allocation in candidates:
+        participant = allocation.participant
+        if given_doses(participant):
+            continue  # a dose on time: nothing to flag
+        with transaction.atomic():
+            row = DoseDeviation(participant=participant, dose=None,
+                                kind=DeviationKind.LATE_FIRST_DOSE, detected_at=now,
+                                detail=f"no dose recorded {DEFAULT.first_dose_late_hours} h "
+                                       "after randomization")  # fmt: skip
+            audited_save(row, actor=SYSTEM, action=AuditAction.DOSE_DEVIATION)
+            flagged += 1
+    return flagged
 
 
 def on_dose_saved(participant: Participant, dose: FormInstance, actor: Actor) -> None:

@@ -46,7 +46,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         rows = []
         for username, role, sites in PERSONAS:
-            created = do_add_user(username, role, sites)
+            created = do_add_user(username, role, sites,
+                                  email=f"{username}@demo.combat-norse.invalid")  # fmt: skip
             password = created.one_time_password
             user = created.user
             if password is None and options["reset_passwords"]:
