@@ -152,6 +152,8 @@ def test_a_report_by_the_due_time_meets_the_clock_and_after_it_is_met_late(
      "error: ae_id"),
     (["{sid}-AE9", "--to", "coordinating_centre", "--at", "2026-11-21T09:00:00+00:00"], 2,
      "error: ae_id"),  # no such event: not found
+    (["SNU-001-AE1", "--to", "coordinating_centre", "--at", "2026-11-21T09:00:00+00:00"], 2,
+     "error: study_id"),  # no such participant
     (["{sid}-AE1", "--to", "coordinating_centre", "--at", "yesterday"], 2, "error: at"),
     (["{sid}-AE1", "--to", "coordinating_centre", "--at", "2026-11-21T09:00:00"], 2,
      "error: at"),  # no offset
@@ -336,3 +338,18 @@ def test_the_adverse_event_log_follows_events_until_resolved_and_masks_drug_name
     assert [e["term"] for e in out["adverse_events"]] == ["[masked]", "Lung infection"]
     code, out, _ = run(capsys, "safety", "events", "--as", "othercoord")
     assert out == {"adverse_events": []}
+
+
+def test_another_site_learns_nothing_of_a_participants_adverse_events(
+    capsys: Any, save: Any, enroll: Callable[..., Any]
+) -> None:
+    p = enroll()
+    save(p.study_id, "unscheduled", "adverse_event",
+         _ae(datetime(2026, 11, 20, 9, 30, tzinfo=NY)), "coord")
+    answers = set()
+    for n in (1, 2, 9):  # an event that exists and two that do not
+        code, _, err = run(capsys, "safety", "report", f"{p.study_id}-AE{n}", "--to",
+                           "coordinating_centre", "--at", "2026-11-21T09:00:00+00:00", "--as",
+                           "othercoord")  # fmt: skip
+        answers.add((code, err))
+    assert answers == {(3, "refused: other site\n")}

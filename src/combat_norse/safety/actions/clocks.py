@@ -31,6 +31,7 @@ from combat_norse.core.conf import trial_settings
 from combat_norse.core.errors import BadInput, NotFound, Refused, shown
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.crf.models import FormInstance, adverse_event_id
+from combat_norse.participants.lookups import participant_by_study_id
 from combat_norse.participants.models import Participant
 from combat_norse.protocol.parameters import DEFAULT
 from combat_norse.protocol.safety import (
@@ -52,14 +53,19 @@ FUTURE_SKEW = timedelta(minutes=5)
 ae_id = adverse_event_id
 
 
-def adverse_event_by_id(raw: str) -> FormInstance:
-    """The adverse_event form instance an AE id names (unchecked: actions check scope)."""
+def parse_ae_id(raw: object) -> tuple[str, int]:
+    """(study id, instance number) of an AE id; BadInput naming ``ae_id`` otherwise."""
     m = AE_ID.match(raw.strip().upper()) if isinstance(raw, str) else None
     if m is None:
         raise BadInput("ae_id", f"expected an AE id like YNH-001-AE1, got {shown(raw)}")
+    return m["study_id"], int(m["number"])
+
+
+def adverse_event_of(participant: Participant, number: int, raw: str) -> FormInstance:
+    """The participant's adverse event ``number`` (unchecked: the caller checked scope)."""
     found = FormInstance.unscoped.select_related("participant__site", "participant__screening") \
-        .filter(participant__study_id=m["study_id"], visit__code="unscheduled",
-                form="adverse_event", number=int(m["number"])).first()  # fmt: skip
+        .filter(participant=participant, visit__code="unscheduled", form="adverse_event",
+                number=number).first()  # fmt: skip
     if found is None:
         raise NotFound("ae_id", f"adverse event {shown(raw)}")
     return found
@@ -131,12 +137,14 @@ def do_report_safety(actor: User, raw_ae_id: str, *, to: str, at: datetime | str
     if to not in kinds:
         raise BadInput("to", "coordinating_centre or regulator")
     kind = kinds[to]
-    ae = adverse_event_by_id(raw_ae_id)
-    participant = ae.participant
+    study_id, number = parse_ae_id(raw_ae_id)
+    participant = participant_by_study_id(study_id)
     attempt = Attempt.on(AuditAction.SAFETY_REPORT, participant)
     with refusals_audited(actor, attempt), transaction.atomic():
+        # the site and role first: another site learns nothing of the participant's events
         scope_for(actor).require(participant.site_id, roles=REPORT_ROLES[kind],
                                  action=f"record a report to the {to.replace('_', ' ')}")
+        ae = adverse_event_of(participant, number, raw_ae_id)
         sent_at = _moment("at", at)
         now = timezone.now()
         if sent_at > now + FUTURE_SKEW:
@@ -235,8 +243,9 @@ def mail_clock_alert(clock_id: int) -> None:
         else f"regulator ({clock.country})"  # fmt: skip
     send_mail(
         subject=f"[COMBAT-NORSE] SAE report due: {ae_id(clock.adverse_event)}",
-        message=(f"The report of adverse event {ae_id(clock.adverse_event)} to the {what} is "
-                 f"due by {local_due.isoformat()} ({zone}). Record it with `combat-norse "
+        message=(f"The report of adverse event {ae_id(clock.adverse_event)} to the {what} "
+                 + ("was due by" if clock.due < timezone.now() else "is due by")
+                 + f" {local_due.isoformat()} ({zone}). Record it with `combat-norse "
                  f"safety report {ae_id(clock.adverse_event)} --to ...` once sent."),
         from_email=None, recipient_list=sorted(set(recipients + cc)),
     )  # fmt: skip
