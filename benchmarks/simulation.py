@@ -97,6 +97,10 @@ def main() -> None:
     parser.add_argument("--rows-batch", type=int, default=2000, help="trials for the row path")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--odds-ratio", type=float, default=1.6)
+    parser.add_argument("--backends", default="numpy",
+                        help="end-to-end backends to time, e.g. numpy,jax (jax: the GPU path)")
+    parser.add_argument("--power-trials", type=int, default=20000,
+                        help="trials of the end-to-end simulate_power runs")
     args = parser.parse_args()
 
     design = TrialDesign(odds_ratio=args.odds_ratio)
@@ -136,15 +140,20 @@ def main() -> None:
     fit, s = timed(lambda: fit_batch(y, X[:, :, :1], weights=w, compress=False, backend="numpy"))
     report("batched, general row path", fit, s, ref1, sm1_rate)
 
-    print("\nend to end (simulate + analyse, simulate_power, 20000 trials)")
-    for adjusted in (True, False):
-        started = time.perf_counter()
-        res = simulate_power(design, 20000, adjusted=adjusted, seed=args.seed, backend="numpy")
-        sec = time.perf_counter() - started
-        print(
-            f"  {'adjusted' if adjusted else 'unadjusted':<12}{20000 / sec:>10.0f} trials/s"
-            f"   power {res.rejection_rate:.4f} (MCSE {res.mcse:.4f})"
-        )
+    n = args.power_trials
+    print(f"\nend to end (simulate + analyse, simulate_power, {n} trials; the same seed on each "
+          "backend gives the same trials)")
+    for backend in args.backends.split(","):
+        simulate_power(design, 200, adjusted=True, seed=args.seed, backend=backend)  # warm-up
+        for adjusted in (True, False):
+            started = time.perf_counter()
+            res = simulate_power(design, n, adjusted=adjusted, seed=args.seed, backend=backend)
+            sec = time.perf_counter() - started
+            print(
+                f"  {backend:<6}{'adjusted' if adjusted else 'unadjusted':<12}{n / sec:>10.0f} "
+                f"trials/s   power {res.rejection_rate:.4f} (MCSE {res.mcse:.4f}), "
+                f"ran on {res.backend}"
+            )
 
     ok_adj = adj["cells"]["ratio"] >= 150 and adj["cells"]["max_abs_dbeta"] < 1e-6
     ok_trt = trt["ratio"] >= 1000 and trt["max_abs_dbeta"] < 1e-6
