@@ -22,6 +22,7 @@ from combat_norse.protocol.eligibility import (
     age_in_years,
     evaluate,
     is_fires,
+    randomization_deadline,
     strata_for,
     study_day,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "evaluate",
     "is_fires",
     "parse_screening_record",
+    "randomization_deadline",
     "record_to_json",
     "safety_lab_days",
     "strata_for",

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -141,6 +141,17 @@ def study_day(se_onset: datetime, at: datetime, tz: str | ZoneInfo) -> int:
     Day 0 is the onset date (§4, I5). Both datetimes must be timezone-aware.
     """
     return (local_date(at, tz) - local_date(se_onset, tz)).days
+
+
+def randomization_deadline(
+    se_onset: datetime, tz: str | ZoneInfo, params: ProtocolParameters = DEFAULT
+) -> datetime:
+    """The first moment I5 fails: local midnight starting study day ``max_study_day + 1`` in
+    ``tz`` (randomization is allowed up to and including study day 7, §4). The bedside clock
+    shows the time left until it; a DST change on the way is counted in true elapsed time."""
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    last_day = local_date(se_onset, zone) + timedelta(days=params.max_study_day + 1)
+    return datetime.combine(last_day, time(0), tzinfo=zone)
 
 
 def age_in_years(dob: date, on: date) -> int:
