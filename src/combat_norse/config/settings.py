@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "combat_norse.accounts.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the language of the session/cookie/browser
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -133,6 +134,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # the pages' answer to a refusal, an unknown id or bad input (web/errors.py's one table)
+    "combat_norse.web.middleware.DomainErrorPageMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into its response
 ]
 
@@ -157,6 +160,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "combat_norse.web.context.navigation",  # role navigation, user and site
             ],
         },
     },
@@ -176,7 +181,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages the pages ship in (issue 17); translations live in each app's locale/ folder
+# (web/locale: compiled .mo files are committed, so no gettext is needed to run).
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("ko", "한국어"),
+    ("sv", "Svenska"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -244,3 +258,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# Flash messages stay on the server (the session): they may name a participant, and nothing
+# about a participant goes into the browser's storage (cookies included).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

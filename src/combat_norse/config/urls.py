@@ -8,6 +8,8 @@ from combat_norse.web import views as site_views
 urlpatterns = [
     path("", site_views.home, name="home"),
     path("me/", site_views.my_access, name="my_access"),
+    path("language/", site_views.language, name="language"),
+    path("", include("combat_norse.web.urls")),
     path("accounts/", include("combat_norse.web.account_urls")),
     path("admin/login/", site_views.admin_login_redirect),
     path("admin/", admin.site.urls),

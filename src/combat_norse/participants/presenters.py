@@ -183,3 +183,29 @@ def present_onset_correction(
     if discrepancies:
         out["discrepancies"] = discrepancies
     return out
+
+
+def present_screening_clock(entry: ScreeningEntry, now: Any) -> dict[str, Any]:
+    """The bedside study-day clock of a screening entry (§4 I5), in the site's zone: the onset,
+    today's study day, the moment randomization stops being allowed and the seconds left until
+    then (0 once passed). Times are ISO strings with the site's offset; ``se_onset`` is None
+    when the record has none (then nothing else is known either)."""
+    from zoneinfo import ZoneInfo
+
+    from combat_norse.protocol import randomization_deadline, study_day
+
+    zone = str(entry.record.get("site_timezone") or entry.site.timezone)
+    onset = entry.se_onset
+    if onset is None:
+        return {"site_timezone": zone, "se_onset": None, "study_day": None, "deadline": None,
+                "seconds_left": None}  # fmt: skip
+    local = ZoneInfo(zone)
+    deadline = randomization_deadline(onset, local)
+    return {
+        "site_timezone": zone,
+        "se_onset": onset.astimezone(local).isoformat(),
+        "now": now.astimezone(local).isoformat(),
+        "study_day": study_day(onset, now, local),
+        "deadline": deadline.isoformat(),
+        "seconds_left": max(0, int((deadline - now).total_seconds())),
+    }

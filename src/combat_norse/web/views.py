@@ -2,20 +2,76 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import set_language
 
 from combat_norse.core.errors import Reason
+from combat_norse.crf.access import access_due
+from combat_norse.crf.presenters import present_due
+from combat_norse.participants.access import access_participants
+from combat_norse.participants.presenters import present_participant
 from combat_norse.sites.access import AccessDenied, access_memberships, access_sites, scope_for
+from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
+from combat_norse.web.context import page_scope
 from combat_norse.web.policy import view_policy
+
+# Headings of the due-work list's sections (crf.presenters.present_due); a section added there
+# later is shown under its own key until it is named here.
+DUE_SECTIONS = {
+    "overdue_visits": _("Overdue visits"),
+    "incomplete_forms": _("Forms in progress"),
+    "open_queries": _("Open queries"),
+    "unsigned_casebooks": _("Casebooks to sign"),
+    "open_clocks": _("Open SAE clocks"),
+    "overdue_safety_labs": _("Overdue safety labs"),
+}
+
+
+def due_sections(due: dict[str, Any]) -> list[dict[str, Any]]:
+    """The due list's sections in order, each with its rows and their columns."""
+    out = []
+    for key, rows in due.items():
+        if not isinstance(rows, list):
+            continue
+        columns: list[str] = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+        out.append({"key": key, "heading": str(DUE_SECTIONS.get(key, key.replace("_", " "))),
+                    "columns": columns, "rows": [[(c, row.get(c)) for c in columns]
+                                                 for row in rows]})  # fmt: skip
+    return out
 
 
 @view_policy(public=True)
 def home(request: HttpRequest) -> HttpResponse:
+    """Signed out: the trial and its sites. Signed in: the reader's work: the due-work list
+    (site team, data manager, monitor), an assessor's assigned participants."""
+    scope = page_scope(request)
+    roles = scope.roles
+    if roles and roles <= {Role.OUTCOME_ASSESSOR}:
+        found = access_participants(scope).select_related("screening").order_by("study_id")
+        rows = [present_participant(p, scope) for p in found[:500]]
+        return render(request, "web/pages/assessor_home.html", {"rows": rows})
+    if roles & (PARTICIPANT_ROLES - {Role.STATISTICIAN, Role.PHARMACIST}):
+        due = present_due(access_due(scope), None)
+        return render(request, "web/pages/due.html", {"sections": due_sections(due)})
     sites = access_sites()
     return render(request, "web/home.html", {"site_count": len(sites), "sites": sites})
+
+
+@view_policy(public=True)
+def language(request: HttpRequest) -> HttpResponse:
+    """Choose the pages' language: a form (GET) posting to Django's ``set_language`` (the
+    choice is kept in a cookie holding only the language code)."""
+    if request.method == "POST":
+        return set_language(request)
+    return render(request, "web/language.html", {"next": request.GET.get("next", "/")})
 
 
 @view_policy()

@@ -136,6 +136,8 @@ PARAMETERS: dict[str, Callable[[World], str]] = {
     "study_id": lambda w: w.participant.study_id,
     "screening_id": lambda w: w.participant.screening.screening_id,
     "site_code": lambda w: OBJECT_SITE,
+    "visit": lambda w: "day30",
+    "form": lambda w: "mrs",  # an outcome form: the assigned assessor reads it too
 }
 
 
@@ -369,7 +371,8 @@ def _visit_page(request: HttpRequest, visit_code: str) -> HttpResponse:
 class GrownUrls:
     urlpatterns = [
         *get_resolver().url_patterns,
-        path("participants/<str:study_id>/", _participant_page, name="participant"),
+        # a path of its own: the real participant page (web/urls.py) answers /participants/
+        path("matrix-harness/participants/<str:study_id>/", _participant_page, name="harness"),
     ]
 
 

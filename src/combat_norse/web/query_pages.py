@@ -1,0 +1,79 @@
+"""Data queries (§14): the list the reader may see, and raise / answer / close / reopen, each
+through the same action as ``combat-norse query ...`` (crf/actions/queries.py)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from combat_norse.core.errors import BadInput, Refused
+from combat_norse.crf.access import access_queries
+from combat_norse.crf.actions.queries import (
+    ANSWER_ROLES,
+    QUERY_ROLES,
+    do_answer_query,
+    do_close_query,
+    do_raise_query,
+    do_reopen_query,
+)
+from combat_norse.crf.presenters import present_queries, present_query_state
+from combat_norse.sites.roles import PARTICIPANT_ROLES
+from combat_norse.web.context import page_actor, page_scope
+from combat_norse.web.errors import status_for
+from combat_norse.web.form_pages import _instance
+from combat_norse.web.policy import view_policy
+
+STATUSES = ("open", "answered", "closed")
+
+
+def _query_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 12 or int(raw) < 1:
+        raise BadInput("id", "a query id is a positive whole number")
+    return int(raw)
+
+
+def _change(request: HttpRequest) -> str:
+    actor = page_actor(request)
+    post = request.POST
+    action = post.get("action", "")
+    text = str(post.get("text", "")).strip() or None
+    if action == "raise":
+        query = do_raise_query(
+            actor, str(post.get("study_id", "")), str(post.get("visit", "")),
+            str(post.get("form", "")), str(post.get("item", "")), text=text or "",
+            instance=_instance(post.get("instance")))
+    elif action in ("answer", "close", "reopen"):
+        change = {"answer": do_answer_query, "close": do_close_query,
+                  "reopen": do_reopen_query}[action]  # fmt: skip
+        query = change(actor, _query_id(str(post.get("id", ""))), text=text)
+    else:
+        raise BadInput("action", "unknown action")
+    shown = present_query_state(query)
+    return _("Query #%(id)s is now %(status)s.") % shown
+
+
+@view_policy(roles=PARTICIPANT_ROLES)
+def queries(request: HttpRequest) -> HttpResponse:
+    """The queries the reader may see (open ones first by default); POST changes one."""
+    scope = page_scope(request)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            messages.success(request, _change(request))
+            return HttpResponseRedirect(reverse("web:queries"))
+        except (BadInput, Refused) as exc:
+            if isinstance(exc, Refused) and exc.code.value == "other_site":
+                raise
+            error = f"refused: {exc.text}" if isinstance(exc, Refused) else str(exc)
+            status = status_for(exc)
+    wanted = request.GET.get("status", "open")
+    wanted = wanted if wanted in STATUSES else ""
+    found = access_queries(scope, status=wanted or None)
+    rows = present_queries(found[:500], scope)["queries"]
+    return render(request, "web/pages/queries.html", {
+        "rows": rows, "status": wanted, "statuses": STATUSES, "error": error,
+        "may_answer": scope.has_role(ANSWER_ROLES), "may_close": scope.has_role(QUERY_ROLES),
+    }, status=status)  # fmt: skip

@@ -1,0 +1,22 @@
+"""The role pages (namespace ``web``); every view carries ``@view_policy``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from combat_norse.web import bedside, form_pages, participant_pages, query_pages
+
+app_name = "web"
+
+urlpatterns = [
+    path("sites/<str:site_code>/screen/", bedside.screen, name="screen"),
+    path("screening/<str:screening_id>/", bedside.screening, name="screening"),
+    path("participants/", participant_pages.participants, name="participants"),
+    path("participants/<str:study_id>/", participant_pages.participant, name="participant"),
+    path(
+        "participants/<str:study_id>/visits/<str:visit>/forms/<str:form>/",
+        form_pages.form_page,
+        name="form",
+    ),
+    path("queries/", query_pages.queries, name="queries"),
+]
