@@ -213,3 +213,13 @@ def test_the_coordinators_home_page_is_the_due_work_list(
     page = words(coord.get("/"))
     assert "Due work" in page and "Forms in progress" in page
     assert participant.study_id in page and "Open SAE clocks" in page
+def test_the_pages_speak_the_chosen_language(
+    personas: Any, browser_for: Callable[..., Client]
+) -> None:
+    coord = browser_for(personas.coord)
+    answer = coord.post("/language/", {"language": "fr", "next": "/me/"})
+    assert answer.status_code == 302
+    page = words(coord.get("/me/"))
+    assert "Se déconnecter" in page and 'lang="fr"' in html(coord.get("/me/"))
+    coord.post("/language/", {"language": "ko", "next": "/"})
+    assert "로그아웃" in words(coord.get("/"))
