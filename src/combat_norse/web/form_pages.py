@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from combat_norse.audit.vocabulary import AuditAction
@@ -27,6 +28,7 @@ from combat_norse.crf.actions.forms import do_save_form, form_def
 from combat_norse.crf.actions.queries import QUERY_ROLES
 from combat_norse.crf.metadata import FormDef, ItemDef, ItemType
 from combat_norse.crf.presenters import present_form, present_form_save
+from combat_norse.participants.presenters import present_screening_clock
 from combat_norse.sites.roles import PARTICIPANT_ROLES
 from combat_norse.web import entry
 from combat_norse.web.context import page_actor, page_scope
@@ -104,8 +106,8 @@ class FormPage:
         self.form: FormDef = catalog.form(latest.code, found.form_version) if found else latest
         self.shown = present_form(self.form, found, self.participant, self.scope)
         self.masked = self.scope.is_masked_at(self.participant.site_id)
-        self.zone = str(self.participant.screening.record.get("site_timezone")
-                        or self.participant.site.timezone)  # fmt: skip
+        self.zone = str(present_screening_clock(self.participant.screening,
+                                                timezone.now())["site_timezone"])
         self.study_id = self.participant.study_id
 
     @property

@@ -89,6 +89,7 @@ def participant_context(request: HttpRequest, study_id: str) -> dict[str, Any]:
         "may_record_unmasked": Role.OUTCOME_ASSESSOR in roles_here,
         "may_assign": bool(roles_here & ASSIGN_ROLES),
         "assessor_view": assessor_view,
+        "zone": present_screening_clock(participant.screening, timezone.now())["site_timezone"],
     }
 
 
