@@ -7,22 +7,23 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from combat_norse.core.errors import Reason
-from combat_norse.crf.access import access_due
-from combat_norse.crf.presenters import present_due
 from combat_norse.participants.access import access_participants
 from combat_norse.participants.presenters import present_participant
+from combat_norse.safety.access import access_due_work
+from combat_norse.safety.presenters import present_due_work
 from combat_norse.sites.access import AccessDenied, access_memberships, access_sites, scope_for
 from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
 from combat_norse.web.context import page_scope
 from combat_norse.web.policy import view_policy
 
-# Headings of the due-work list's sections (crf.presenters.present_due); a section added there
-# later is shown under its own key until it is named here.
+# Headings of the due-work list's sections (safety.presenters.present_due_work); a section added
+# there later is shown under its own key until it is named here.
 DUE_SECTIONS = {
     "overdue_visits": _("Overdue visits"),
     "incomplete_forms": _("Forms in progress"),
@@ -59,7 +60,8 @@ def home(request: HttpRequest) -> HttpResponse:
         rows = [present_participant(p, scope) for p in found[:500]]
         return render(request, "web/pages/assessor_home.html", {"rows": rows})
     if roles & (PARTICIPANT_ROLES - {Role.STATISTICIAN, Role.PHARMACIST}):
-        due = present_due(access_due(scope), None)
+        now = timezone.now()  # the same call as `combat-norse due` (cli/safety_cmds.py)
+        due = present_due_work(access_due_work(scope, now=now), None, now)
         return render(request, "web/pages/due.html", {"sections": due_sections(due)})
     sites = access_sites()
     return render(request, "web/home.html", {"site_count": len(sites), "sites": sites})
