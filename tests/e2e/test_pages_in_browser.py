@@ -1,6 +1,7 @@
 """The role pages in a real browser (Debian's chromium driven by Playwright), PostgreSQL only:
 the bedside flow on a phone-sized viewport (390 px), an assessor who signs in with a password
-and enters an mRS without any page showing the arm, and axe-core on every page reached (no
+and enters an mRS (the session expiring mid-form loses nothing) without any page showing the
+arm, and axe-core on every page reached (no
 serious or critical violation). Each page is also checked for horizontal scrolling at 390 px.
 
 Set ``SCREENSHOT_DIR`` to keep the screenshots (the README's come from here:
@@ -230,8 +231,16 @@ def test_an_assessor_signs_in_with_a_password_enters_an_mrs_and_never_sees_the_a
     visit_url = page.url
     page.fill("#id_mrs", "3")
     page.fill("#id_assessed_on", timezone.localdate().isoformat())
+    from django.contrib.sessions.models import Session
+
+    Session.objects.all().delete()  # the session expires while the assessor types
     page.click("#form-entry button[type=submit]")
-    page.wait_for_selector("text=Saved: version 1")
+    page.wait_for_url("**/accounts/login/**")
+    page.fill("input[name=username]", "assessor.ynh")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_selector("text=Saved: version 1")  # the draft, submitted once after sign-in
+    assert "You were signed out before your entries were saved" in page.inner_text("main")
     check("a3-assessor-mrs-saved")
     seen.append(page.content())
     for url in ("/participants/", "/queries/", "/me/"):

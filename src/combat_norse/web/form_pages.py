@@ -30,7 +30,7 @@ from combat_norse.crf.metadata import FormDef, ItemDef, ItemType
 from combat_norse.crf.presenters import present_form, present_form_save
 from combat_norse.participants.presenters import present_screening_clock
 from combat_norse.sites.roles import PARTICIPANT_ROLES
-from combat_norse.web import entry
+from combat_norse.web import drafts, entry
 from combat_norse.web.context import page_actor, page_scope
 from combat_norse.web.errors import status_for
 from combat_norse.web.policy import view_policy
@@ -140,16 +140,27 @@ class FormPage:
             "instance": self.instance, "shown": self.shown, "zone": self.zone,
             "fields": self.fields(), "if_version": self.shown["version"],
             "may_raise_query": may_query and self.shown["version"] > 0,
-            "query_items": [(i.code, i.label) for i in self.items], **extra,
+            "query_items": [(i.code, i.label) for i in self.items],
+            "drafted_by": drafts.author_token(page_actor(self.request).pk), **extra,
         }  # fmt: skip
 
 
-@view_policy(roles=PARTICIPANT_ROLES, scoped_object=True)
+@view_policy(roles=PARTICIPANT_ROLES, scoped_object=True, keeps_drafts=True)
 def form_page(request: HttpRequest, study_id: str, visit: str, form: str) -> HttpResponse:
+    """GET shows the form (and submits a draft kept when the session expired, once); POST
+    saves it through ``do_save_form``."""
     page = FormPage(request, study_id, visit, form)
-    if request.method != "POST":
-        return render(request, "web/pages/form.html", page.context())
-    post = request.POST
+    if request.method == "POST":
+        return _submit(request, page, request.POST)
+    draft = drafts.take(request, page_actor(request).pk)
+    if draft is not None:
+        messages.info(request, _("You were signed out before your entries were saved: they "
+                                 "are submitted now."))
+        return _submit(request, page, draft)
+    return render(request, "web/pages/form.html", page.context())
+
+
+def _submit(request: HttpRequest, page: FormPage, post: Any) -> HttpResponse:
     typed = {i.code: _typed(i, post) for i in page.items}
     errors: dict[str, str] = {}
     data: dict[str, Any] = {}
@@ -161,23 +172,24 @@ def form_page(request: HttpRequest, study_id: str, visit: str, form: str) -> Htt
     if_version = entry.integer("if_version", str(post.get("if_version", "")))
     reason = str(post.get("reason", ""))
     if errors:
-        return _again(request, page, typed, errors, status=400)
+        return _again(request, page, post, typed, errors, status=400)
     try:
         saved, queries = do_save_form(
-            page_actor(request), study_id, visit, page.form.code, data, instance=page.instance,
-            reason=reason, if_version=None if if_version is entry.ABSENT else if_version)
+            page_actor(request), page.study_id, page.visit, page.form.code, data,
+            instance=page.instance, reason=reason,
+            if_version=None if if_version is entry.ABSENT else if_version)
     except Exception as exc:
         err = domain_error(exc)
         if isinstance(err, BadInput):
             if err.field in typed:
-                return _again(request, page, typed, {err.field: err.message}, status=400)
-            return _again(request, page, typed, {}, problem=str(err), status=400)
+                return _again(request, page, post, typed, {err.field: err.message}, status=400)
+            return _again(request, page, post, typed, {}, problem=str(err), status=400)
         if isinstance(err, Refused) and err.code is Reason.CONFLICT:
-            return _conflict(request, page, typed, err)
+            return _conflict(request, page, post, typed, err)
         if isinstance(err, Refused) and err.code is not Reason.OTHER_SITE:
             errors = {"reason": err.text} if err.code is Reason.REASON_REQUIRED else {}
-            return _again(request, page, typed, errors, refused=err.text, status=status_for(err),
-                          reason=reason)  # fmt: skip
+            return _again(request, page, post, typed, errors, refused=err.text,
+                          status=status_for(err), reason=reason)  # fmt: skip
         raise
     shown = present_form_save(saved, queries, page.scope)
     messages.success(request, _("Saved: version %(version)s, %(status)s.") % {
@@ -189,17 +201,17 @@ def form_page(request: HttpRequest, study_id: str, visit: str, form: str) -> Htt
     return HttpResponseRedirect(target)
 
 
-def _again(request: HttpRequest, page: FormPage, typed: Mapping[str, Any],
+def _again(request: HttpRequest, page: FormPage, post: Any, typed: Mapping[str, Any],
            errors: Mapping[str, str], *, status: int, problem: str = "", refused: str = "",
            reason: str = "") -> HttpResponse:  # fmt: skip
     context = page.context(problem=problem, refused=refused, reason=reason,
                            reason_error=errors.get("reason", ""), has_errors=True)  # fmt: skip
     context["fields"] = page.fields(typed, errors)
-    context["if_version"] = request.POST.get("if_version", page.shown["version"])
+    context["if_version"] = post.get("if_version", page.shown["version"])
     return render(request, "web/pages/form.html", context, status=status)
 
 
-def _conflict(request: HttpRequest, page: FormPage, typed: Mapping[str, Any],
+def _conflict(request: HttpRequest, page: FormPage, post: Any, typed: Mapping[str, Any],
               err: Refused) -> HttpResponse:  # fmt: skip
     """Someone saved in between: the page was re-read above (``page.shown`` is the stored
     state now); show their value beside each entry that differs, keep the typed ones, and
@@ -213,6 +225,6 @@ def _conflict(request: HttpRequest, page: FormPage, typed: Mapping[str, Any],
             theirs[field["name"]] = ", ".join(value) if isinstance(value, list) else (
                 value or _("(empty)"))  # fmt: skip
     context = fresh.context(refused=err.text, conflict=True, has_errors=True,
-                            reason=str(request.POST.get("reason", "")))  # fmt: skip
+                            reason=str(post.get("reason", "")))  # fmt: skip
     context["fields"] = fresh.fields(typed, {}, theirs)
     return render(request, "web/pages/form.html", context, status=status_for(err))

@@ -22,18 +22,21 @@ class ViewPolicy:
     public: bool = False
     roles: frozenset[str] | None = None  # None: any signed-in user
     scoped_object: bool = False  # the URL names one participant-scoped object (site checked)
+    keeps_drafts: bool = False  # a POST after the session expired is kept (web/drafts.py)
 
     def allows_roles(self, held: Iterable[str]) -> bool:
         return self.public or self.roles is None or bool(self.roles & frozenset(held))
 
 
 def view_policy(
-    *, public: bool = False, roles: Iterable[str] | None = None, scoped_object: bool = False
+    *, public: bool = False, roles: Iterable[str] | None = None, scoped_object: bool = False,
+    keeps_drafts: bool = False,
 ) -> Callable[[V], V]:
     policy = ViewPolicy(
         public=public,
         roles=None if roles is None else frozenset(roles),
         scoped_object=scoped_object,
+        keeps_drafts=keeps_drafts,
     )
 
     def decorate(view: V) -> V:
@@ -41,6 +44,10 @@ def view_policy(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not policy.public:
                 if not request.user.is_authenticated:
+                    if policy.keeps_drafts and request.method == "POST":
+                        from combat_norse.web import drafts
+
+                        drafts.keep(request)
                     return redirect_to_login(request.get_full_path())
                 if not policy.allows_roles(scope_for(request.user).roles):
                     raise AccessDenied("role", "this page is not for your role")

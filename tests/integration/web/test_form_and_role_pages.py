@@ -223,3 +223,53 @@ def test_the_pages_speak_the_chosen_language(
     assert "Se déconnecter" in page and 'lang="fr"' in html(coord.get("/me/"))
     coord.post("/language/", {"language": "ko", "next": "/"})
     assert "로그아웃" in words(coord.get("/"))
+
+
+def _drafted_by(response: Any) -> str:
+    found = re.search(r'name="drafted_by" value="([^"]+)"', html(response))
+    assert found, "the form page carries no drafted_by token"
+    return found.group(1)
+
+
+def _expire_sessions() -> None:
+    from django.contrib.sessions.models import Session
+
+    Session.objects.all().delete()  # what SESSION_IDLE_SECONDS of inactivity does
+
+
+def test_entries_posted_after_the_session_expired_are_saved_once_after_signing_in(
+    personas: Any, enroll: Callable[..., Any], browser_for: Callable[..., Client],
+    verified_login: Callable[[Any, Any], None],
+) -> None:  # fmt: skip
+    participant = enroll()
+    coord = browser_for(personas.coord)
+    url = BASELINE.format(participant.study_id)
+    token = _drafted_by(coord.get(url))
+    _expire_sessions()
+    answer = coord.post(url, {**baseline_post(), "drafted_by": token})
+    assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/")
+    verified_login(coord, personas.coord)  # signing in keeps the session's draft
+    back = coord.get(url, follow=True)
+    page = words(back)
+    assert "You were signed out before your entries were saved" in page
+    assert "Saved: version 1, complete." in page and 'value="72.5"' in html(back)
+    again = coord.get(url)  # submitted once: nothing left to submit
+    assert "Saved:" not in words(again) and 'name="if_version" value="1"' in html(again)
+
+
+def test_a_draft_is_never_submitted_for_someone_else_who_signs_in(
+    personas: Any, enroll: Callable[..., Any], browser_for: Callable[..., Client],
+    verified_login: Callable[[Any, Any], None],
+) -> None:  # fmt: skip
+    participant = enroll()
+    coord = browser_for(personas.coord)
+    url = BASELINE.format(participant.study_id)
+    token = _drafted_by(coord.get(url))
+    _expire_sessions()
+    coord.post(url, {**baseline_post(weight_kg="64"), "drafted_by": token})
+    verified_login(coord, personas.investigator)  # another person at the same browser
+    page = coord.get(url)
+    assert "Saved:" not in words(page) and 'value="64"' not in html(page)
+    assert 'name="if_version" value="0"' in html(page)
+    verified_login(coord, personas.coord)  # the draft was dropped, not kept for later
+    assert "Saved:" not in words(coord.get(url))
