@@ -1,7 +1,8 @@
 """The role pages in a real browser (Debian's chromium driven by Playwright), PostgreSQL only:
 the bedside flow on a phone-sized viewport (390 px), an assessor who signs in with a password
 and enters an mRS (the session expiring mid-form loses nothing) without any page showing the
-arm, and axe-core on every page reached (no
+arm, a query raised by the monitor, answered in place (htmx) by the coordinator and closed,
+and axe-core on every page reached (no
 serious or critical violation). Each page is also checked for horizontal scrolling at 390 px.
 
 Set ``SCREENSHOT_DIR`` to keep the screenshots (the README's come from here:
@@ -45,6 +46,7 @@ def world() -> dict[str, Any]:
     users = {}
     for name, role, sites in (("coord.ynh", "site_coordinator", ["YNH"]),
                               ("assessor.ynh", "outcome_assessor", ["YNH"]),
+                              ("monitor.ynh", "monitor", ["YNH"]),
                               ("statistician", "statistician", [])):  # fmt: skip
         user = do_add_user(name, role, sites).user
         user.set_password(PASSWORD)
@@ -189,26 +191,10 @@ def test_an_assessor_signs_in_with_a_password_enters_an_mrs_and_never_sees_the_a
     world: dict[str, Any], live_server: Any, phone: Any
 ) -> None:
     from combat_norse.allocation.actions import do_randomize
-    from combat_norse.participants.actions import (
-        do_assign_assessor,
-        do_enroll,
-        do_record_consent,
-        do_screen,
-    )
-    from combat_norse.sites.models import Site
+    from combat_norse.participants.actions import do_assign_assessor
 
     coord, assessor = world["coord.ynh"], world["assessor.ynh"]
-    record = {"date_of_birth": "1994-05-17", "usual_health_before_se": True,
-              "failed_asm_count": 3, "active_epilepsy": False,
-              "preexisting_neuro_disorder": False, "acute_cause_identified": False,
-              "planned_therapy": "either", "systemic_illness": False, "hypersensitivity": False,
-              "active_serious_infection": False, "tnf_blocker": False, "anc_per_mm3": 5400,
-              "platelets_per_mm3": 231000, "alt_u_l": 38, "alt_uln_u_l": 40, "ast_u_l": 41,
-              "ast_uln_u_l": 35, "gi_perforation_risk": False, "febrile_illness_onset": None,
-              "se_onset": (timezone.now() - timedelta(hours=30)).isoformat()}  # fmt: skip
-    entry, _ = do_screen(coord, Site.objects.get(code="YNH"), record)
-    do_record_consent(coord, entry, signer="lar", form_version="2.0")
-    participant = do_enroll(coord, entry)
+    participant = _enrolled(coord)
     do_randomize(coord, participant)
     do_assign_assessor(coord, participant, assessor)
 
@@ -252,4 +238,64 @@ def test_an_assessor_signs_in_with_a_password_enters_an_mrs_and_never_sees_the_a
         lowered = content.lower()
         assert not [d for d in DRUGS if d in lowered]
         assert 'id="arm"' not in lowered
+    check.assert_clean()
+
+
+def _enrolled(coord: Any) -> Any:
+    from combat_norse.participants.actions import do_enroll, do_record_consent, do_screen
+    from combat_norse.sites.models import Site
+
+    record = {"date_of_birth": "1994-05-17", "usual_health_before_se": True,
+              "failed_asm_count": 3, "active_epilepsy": False,
+              "preexisting_neuro_disorder": False, "acute_cause_identified": False,
+              "planned_therapy": "either", "systemic_illness": False, "hypersensitivity": False,
+              "active_serious_infection": False, "tnf_blocker": False, "anc_per_mm3": 5400,
+              "platelets_per_mm3": 231000, "alt_u_l": 38, "alt_uln_u_l": 40, "ast_u_l": 41,
+              "ast_uln_u_l": 35, "gi_perforation_risk": False, "febrile_illness_onset": None,
+              "se_onset": (timezone.now() - timedelta(hours=30)).isoformat()}  # fmt: skip
+    entry, _ = do_screen(coord, Site.objects.get(code="YNH"), record)
+    do_record_consent(coord, entry, signer="lar", form_version="2.0")
+    return do_enroll(coord, entry)
+
+
+def test_a_query_is_raised_answered_in_place_and_closed_in_the_browser(
+    world: dict[str, Any], live_server: Any, phone: Any
+) -> None:
+    from combat_norse.crf.actions.forms import do_save_form
+
+    coord, monitor = world["coord.ynh"], world["monitor.ynh"]
+    participant = _enrolled(coord)
+    do_save_form(coord, participant.study_id, "baseline", "baseline", {"weight_kg": 72.5})
+    form_url = (f"{live_server.url}/participants/{participant.study_id}"
+                "/visits/baseline/forms/baseline/")
+    phone.add_cookies([_session_cookie(monitor, live_server)])
+    page = phone.new_page()
+    page.set_default_timeout(20_000)
+    check = Checks(page)
+    page.goto(form_url)
+    page.select_option("#query-item", "weight_kg")
+    page.fill("#query-text", "Please confirm the weight")
+    page.click("text=Raise the query")
+    page.wait_for_selector("text=is now open")
+    check("q1-monitor-raised")
+    card = page.locator("article.cn-query").first
+    query_id = card.get_attribute("id")
+
+    other = phone.browser.new_context(viewport=PHONE)
+    other.add_cookies([_session_cookie(coord, live_server)])
+    site_page = other.new_page()
+    site_page.set_default_timeout(20_000)
+    site_page.goto(f"{live_server.url}/queries/")
+    site_page.fill(f"#{query_id} textarea[name=text]", "Weighed again: 72.5 kg")
+    site_page.click(f"#{query_id} button:has-text('Answer')")
+    site_page.wait_for_selector(f"#{query_id} >> text=is now answered")  # swapped in place
+    assert site_page.url.endswith("/queries/")
+    site_check = Checks(site_page)
+    site_check("q2-coordinator-answered")
+    site_check.assert_clean()
+
+    page.goto(f"{live_server.url}/queries/?status=answered")
+    page.click(f"#{query_id} button:has-text('Close')")
+    page.wait_for_selector(f"#{query_id} >> text=is now closed")
+    check("q3-monitor-closed")
     check.assert_clean()

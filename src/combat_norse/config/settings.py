@@ -132,6 +132,7 @@ MIDDLEWARE = [
     "combat_norse.accounts.middleware.RequireTwoFactorMiddleware",
     "combat_norse.accounts.middleware.RequirePasswordChangeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx: a partial update asked by htmx
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # the pages' answer to a refusal, an unknown id or bad input (web/errors.py's one table)

@@ -35,7 +35,7 @@ def _query_id(raw: str) -> int:
     return int(raw)
 
 
-def _change(request: HttpRequest) -> str:
+def _change(request: HttpRequest) -> tuple[int, str]:
     actor = page_actor(request)
     post = request.POST
     action = post.get("action", "")
@@ -52,7 +52,22 @@ def _change(request: HttpRequest) -> str:
     else:
         raise BadInput("action", "unknown action")
     shown = present_query_state(query)
-    return _("Query #%(id)s is now %(status)s.") % shown
+    return int(shown["id"]), _("Query #%(id)s is now %(status)s.") % shown
+
+
+def _card(request: HttpRequest, query_id: int, *, done: str = "", error: str = "",
+          status: int = 200) -> HttpResponse:  # fmt: skip
+    """One query's card, for htmx to put in place of the old one (read back through
+    ``access_queries`` and ``present_queries``, like the list)."""
+    scope = page_scope(request)
+    found = list(access_queries(scope).filter(pk=query_id))
+    if not found:
+        return HttpResponse(status=204)
+    row = present_queries(found, scope)["queries"][0]
+    return render(request, "web/query_card.html", {
+        "q": row, "card_done": done, "card_error": error,
+        "may_answer": scope.has_role(ANSWER_ROLES), "may_close": scope.has_role(QUERY_ROLES),
+    }, status=status)  # fmt: skip
 
 
 @view_policy(roles=PARTICIPANT_ROLES)
@@ -61,14 +76,22 @@ def queries(request: HttpRequest) -> HttpResponse:
     scope = page_scope(request)
     error, status = "", 200
     if request.method == "POST":
+        partial = bool(getattr(request, "htmx", False)) and request.POST.get("action") != "raise"
         try:
-            messages.success(request, _change(request))
-            return HttpResponseRedirect(reverse("web:queries"))
+            query_id, done = _change(request)
         except (BadInput, Refused) as exc:
             if isinstance(exc, Refused) and exc.code.value == "other_site":
                 raise
             error = f"refused: {exc.text}" if isinstance(exc, Refused) else str(exc)
             status = status_for(exc)
+            raw_id = str(request.POST.get("id", ""))
+            if partial and raw_id.isdigit() and len(raw_id) <= 12:
+                return _card(request, int(raw_id), error=error, status=status)
+        else:
+            if partial:  # htmx: only this query's card changes
+                return _card(request, query_id, done=done)
+            messages.success(request, done)
+            return HttpResponseRedirect(reverse("web:queries"))
     wanted = request.GET.get("status", "open")
     wanted = wanted if wanted in STATUSES else ""
     found = access_queries(scope, status=wanted or None)

@@ -273,3 +273,25 @@ def test_a_draft_is_never_submitted_for_someone_else_who_signs_in(
     assert 'name="if_version" value="0"' in html(page)
     verified_login(coord, personas.coord)  # the draft was dropped, not kept for later
     assert "Saved:" not in words(coord.get(url))
+
+
+def test_with_htmx_only_the_querys_card_comes_back(
+    personas: Any, enroll: Callable[..., Any], browser_for: Callable[..., Client]
+) -> None:
+    participant = enroll()
+    coord = browser_for(personas.coord)
+    coord.post(BASELINE.format(participant.study_id), baseline_post())
+    monitor = browser_for(personas.monitor)
+    monitor.post("/queries/", {"action": "raise", "study_id": participant.study_id,
+                               "visit": "baseline", "form": "baseline", "item": "eeg_done",
+                               "text": "EEG report?"})  # fmt: skip
+    query_id = re.search(r'id="query-(\d+)"', html(coord.get("/queries/")))
+    assert query_id
+    card = coord.post("/queries/", {"action": "answer", "id": query_id.group(1),
+                                    "text": "Attached"}, HTTP_HX_REQUEST="true")  # fmt: skip
+    assert card.status_code == 200
+    assert "<html" not in html(card) and f'id="query-{query_id.group(1)}"' in html(card)
+    assert f"Query #{query_id.group(1)} is now answered" in words(card)
+    again = coord.post("/queries/", {"action": "answer", "id": query_id.group(1), "text": "x"},
+                       HTTP_HX_REQUEST="true")  # fmt: skip
+    assert again.status_code == 409 and "refused: the query is answered" in words(again)
