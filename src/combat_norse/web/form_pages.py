@@ -24,10 +24,18 @@ from combat_norse.core.errors import BadInput, Reason, Refused, domain_error
 from combat_norse.core.refusals import read_refusals_audited
 from combat_norse.crf import catalog
 from combat_norse.crf.access import access_form
-from combat_norse.crf.actions.forms import do_save_form, form_def
+from combat_norse.crf.actions.forms import (
+    LOCK_ROLES,
+    VERIFY_ROLES,
+    do_lock_form,
+    do_save_form,
+    do_unlock_form,
+    do_verify_form,
+    form_def,
+)
 from combat_norse.crf.actions.queries import QUERY_ROLES
 from combat_norse.crf.metadata import FormDef, ItemDef, ItemType
-from combat_norse.crf.presenters import present_form, present_form_save
+from combat_norse.crf.presenters import present_form, present_form_save, present_form_state
 from combat_norse.participants.presenters import present_screening_clock
 from combat_norse.sites.roles import PARTICIPANT_ROLES
 from combat_norse.web import drafts, entry
@@ -134,12 +142,16 @@ class FormPage:
         return out
 
     def context(self, **extra: Any) -> dict[str, Any]:
-        may_query = bool(self.scope.roles_at(self.participant.site_id) & QUERY_ROLES)
+        roles_here = self.scope.roles_at(self.participant.site_id)
+        may_query = bool(roles_here & QUERY_ROLES)
+        saved = self.shown["version"] > 0
         return {
             "study_id": self.study_id, "visit": self.visit, "form": self.form,
             "instance": self.instance, "shown": self.shown, "zone": self.zone,
             "fields": self.fields(), "if_version": self.shown["version"],
-            "may_raise_query": may_query and self.shown["version"] > 0,
+            "may_raise_query": may_query and saved,
+            "may_verify": saved and bool(roles_here & VERIFY_ROLES),
+            "may_lock": saved and bool(roles_here & LOCK_ROLES),
             "query_items": [(i.code, i.label) for i in self.items],
             "drafted_by": drafts.author_token(page_actor(self.request).pk), **extra,
         }  # fmt: skip
@@ -150,6 +162,8 @@ def form_page(request: HttpRequest, study_id: str, visit: str, form: str) -> Htt
     """GET shows the form (and submits a draft kept when the session expired, once); POST
     saves it through ``do_save_form``."""
     page = FormPage(request, study_id, visit, form)
+    if request.method == "POST" and request.POST.get("action") in TRANSITIONS:
+        return _transition(request, page, str(request.POST["action"]))
     if request.method == "POST":
         return _submit(request, page, request.POST)
     draft = drafts.take(request, page_actor(request).pk)
@@ -158,6 +172,34 @@ def form_page(request: HttpRequest, study_id: str, visit: str, form: str) -> Htt
                                  "are submitted now."))
         return _submit(request, page, draft)
     return render(request, "web/pages/form.html", page.context())
+
+
+TRANSITIONS = ("verify", "lock", "unlock")
+
+
+def _transition(request: HttpRequest, page: FormPage, action: str) -> HttpResponse:
+    """Source data verified (monitor), lock and unlock with a reason (data manager)."""
+    actor = page_actor(request)
+    args = (actor, page.study_id, page.visit, page.form.code)
+    try:
+        if action == "verify":
+            found = do_verify_form(*args, instance=page.instance)
+        elif action == "lock":
+            found = do_lock_form(*args, instance=page.instance)
+        else:
+            found = do_unlock_form(*args, reason=str(request.POST.get("reason", "")),
+                                   instance=page.instance)  # fmt: skip
+    except (BadInput, Refused) as exc:
+        if isinstance(exc, Refused) and exc.code is Reason.OTHER_SITE:
+            raise
+        text = exc.text if isinstance(exc, Refused) else str(exc)
+        return render(request, "web/pages/form.html", page.context(
+            refused=text if isinstance(exc, Refused) else "", problem="" if isinstance(
+                exc, Refused) else text, has_errors=True), status=status_for(exc))  # fmt: skip
+    state = present_form_state(found)
+    messages.success(request, _("Form %(status)s, SDV %(sdv)s.") % {
+        "status": state["status"].replace("_", " "), "sdv": state["sdv"].replace("_", " ")})
+    return HttpResponseRedirect(request.get_full_path())
 
 
 def _submit(request: HttpRequest, page: FormPage, post: Any) -> HttpResponse:

@@ -295,3 +295,27 @@ def test_with_htmx_only_the_querys_card_comes_back(
     again = coord.post("/queries/", {"action": "answer", "id": query_id.group(1), "text": "x"},
                        HTTP_HX_REQUEST="true")  # fmt: skip
     assert again.status_code == 409 and "refused: the query is answered" in words(again)
+
+
+def test_the_monitor_verifies_and_the_data_manager_locks_and_unlocks_on_the_form_page(
+    personas: Any, enroll: Callable[..., Any], browser_for: Callable[..., Client]
+) -> None:
+    participant = enroll()
+    url = BASELINE.format(participant.study_id)
+    coord = browser_for(personas.coord)
+    coord.post(url, baseline_post())
+    assert "Source data verified" not in words(coord.get(url))  # not the coordinator's
+    monitor = browser_for(personas.monitor)
+    verified = monitor.post(url, {"action": "verify"}, follow=True)
+    assert "Form complete, SDV verified." in words(verified)
+    datamanager = browser_for(personas.datamanager)
+    locked = datamanager.post(url, {"action": "lock"}, follow=True)
+    assert "Form locked, SDV verified." in words(locked)
+    refused = coord.post(url, baseline_post(if_version="1", weight_kg="70", reason="scale"))
+    assert refused.status_code == 423 and "refused: locked" in words(refused)
+    assert 'value="70"' in html(refused)  # the entry is kept
+    no_reason = datamanager.post(url, {"action": "unlock", "reason": ""})
+    assert no_reason.status_code == 422 and "refused: reason required" in words(no_reason)
+    unlocked = datamanager.post(url, {"action": "unlock", "reason": "site correction"},
+                                follow=True)  # fmt: skip
+    assert "Form complete" in words(unlocked)
