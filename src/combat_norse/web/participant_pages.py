@@ -32,6 +32,8 @@ from combat_norse.participants.actions import (
     do_record_assessor_unmasked,
 )
 from combat_norse.participants.presenters import present_participant, present_screening_clock
+from combat_norse.safety.access import access_alerts, access_clocks, access_treatment
+from combat_norse.safety.presenters import present_alerts, present_clock, present_treatment
 from combat_norse.sites.roles import PARTICIPANT_ROLES, RANDOMIZER_ROLES, Role
 from combat_norse.web.bedside import clock_words
 from combat_norse.web.context import page_actor, page_scope
@@ -78,6 +80,7 @@ def participant_context(request: HttpRequest, study_id: str) -> dict[str, Any]:
         clock = present_screening_clock(participant.screening, timezone.now())
     roles_here = scope.roles_at(participant.site_id)
     return {
+        **_safety(scope, participant, study_id),
         "p": shown,
         "timeline": timeline,
         "due": due,
@@ -91,6 +94,23 @@ def participant_context(request: HttpRequest, study_id: str) -> dict[str, Any]:
         "assessor_view": assessor_view,
         "zone": present_screening_clock(participant.screening, timezone.now())["site_timezone"],
     }
+
+
+def _safety(scope: Any, participant: Any, study_id: str) -> dict[str, Any]:
+    """The dose plan, doses and deviations, standing lab alerts and SAE clocks, through the
+    safety app's reads (as ``treatment show``, ``alerts`` and ``safety clocks``): a reader they
+    refuse (masked, or a role that does not read treatment) gets no such section at all, so a
+    masked page is the same whichever the arm."""
+    out: dict[str, Any] = {"treatment": None, "alerts": None}
+    try:
+        out["treatment"] = present_treatment(*access_treatment(scope, study_id))
+        out["alerts"] = present_alerts(*access_alerts(scope, study_id))["alerts"]
+    except Refused:
+        pass
+    now = timezone.now()
+    out["clocks"] = [present_clock(c, now) for c in access_clocks(scope, site=participant.site)
+                     if c.participant_id == participant.pk]  # fmt: skip
+    return out
 
 
 def _post(request: HttpRequest, study_id: str) -> HttpResponse | None:

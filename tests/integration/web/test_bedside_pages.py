@@ -77,6 +77,9 @@ def test_coordinator_screens_consents_enrolls_and_randomizes_on_the_pages(
     assert re.search(r"Randomized: (anakinra|tocilizumab) \(code", page), page
     assert 'id="arm"' in page
     assert "Randomize now" not in page
+    # the dose plan the randomization started (safety's treatment read), in the same page
+    plan = re.search(r'id="dose-plan">.*?</dl>', page)
+    assert plan and re.search(r"(anakinra|tocilizumab)</strong> · [\d.]+ mg", plan.group(0))
 
 
 def test_the_screening_page_names_failed_and_unknown_criteria_in_plain_words(
