@@ -59,6 +59,9 @@ def _items(scope: Scope, site_codes: list[str]) -> list[NavItem]:
         items.append(NavItem(str(label), reverse("web:participants"), "participants"))
     if roles & QUERY_READERS and not roles <= {Role.OUTCOME_ASSESSOR}:
         items.append(NavItem(str(_("Queries")), reverse("web:queries"), "queries"))
+    if Role.STATISTICIAN in roles:
+        items.append(NavItem(str(_("Randomization")), reverse("web:randomization"),
+                             "randomization"))  # fmt: skip
     items.append(NavItem(str(_("My access")), reverse("my_access"), "my_access"))
     if Role.ADMIN in roles:
         items.append(NavItem(str(_("Administration")), "/admin/", "admin"))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from combat_norse.web import bedside, form_pages, participant_pages, query_pages
+from combat_norse.web import (
+    bedside,
+    form_pages,
+    participant_pages,
+    query_pages,
+    statistician_pages,
+)
 
 app_name = "web"
 
@@ -19,4 +25,5 @@ urlpatterns = [
         name="form",
     ),
     path("queries/", query_pages.queries, name="queries"),
+    path("randomization/", statistician_pages.randomization, name="randomization"),
 ]

@@ -319,3 +319,23 @@ def test_the_monitor_verifies_and_the_data_manager_locks_and_unlocks_on_the_form
     unlocked = datamanager.post(url, {"action": "unlock", "reason": "site correction"},
                                 follow=True)  # fmt: skip
     assert "Form complete" in words(unlocked)
+
+
+def test_the_statistician_reads_the_balance_verifies_the_list_and_reads_the_unmasking_log(
+    personas: Any, enroll: Callable[..., Any], production_list: Any,
+    browser_for: Callable[..., Client],
+) -> None:  # fmt: skip
+    from combat_norse.participants.actions import do_record_assessor_unmasked
+
+    arms = _two_arms(personas, enroll)
+    do_record_assessor_unmasked(personas.assessor, arms["anakinra"], personas.assessor,
+                                how="saw the infusion chart")  # fmt: skip
+    statistician = browser_for(personas.statistician)
+    page = words(statistician.get("/randomization/"))
+    total = re.search(r"All allocations: anakinra (\d+) · tocilizumab (\d+)", page)
+    assert total and int(total.group(1)) >= 1 and int(total.group(2)) >= 1
+    assert "saw the infusion chart" in page and arms["anakinra"].study_id in page
+    checked = statistician.post("/randomization/")
+    assert f"List {production_list.pk} matches its seed." in words(checked)
+    coord = browser_for(personas.coord)
+    assert coord.get("/randomization/").status_code == 403
