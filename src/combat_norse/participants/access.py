@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, QuerySet
@@ -22,7 +23,7 @@ from combat_norse.participants.models import (
     UnmaskingKind,
 )
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
-from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
+from combat_norse.sites.roles import AGGREGATE_ROLES, PARTICIPANT_ROLES, Role
 
 
 def _scope(user: User | Scope) -> Scope:
@@ -138,3 +139,32 @@ def may_see_arm(user: User | Scope, participant: Participant) -> bool:
     return Unmasking.unscoped.filter(
         participant=participant, user_id=scope.user_id, kind=UnmaskingKind.DELIBERATE
     ).exists()
+
+
+#: Who reads enrollment aggregates (blinded: counts by site, cohort and month, never by arm).
+ENROLLMENT_AGGREGATE_ROLES = AGGREGATE_ROLES | {Role.DATA_MANAGER, Role.STATISTICIAN}
+
+
+def enrollment_counts(user: User | Scope) -> dict[str, dict[str, Any]]:
+    """Enrollment by site and over time (month of enrollment, UTC), per cohort, for the DSMB,
+    the sponsor viewer, the data manager and the statistician (§11: aggregates only, blinded:
+    nothing here depends on an arm). ``total`` per cohort too."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    scope = _scope(user)
+    if not scope.has_role(ENROLLMENT_AGGREGATE_ROLES):
+        raise AccessDenied(Reason.ROLE, "needs dsmb_member, sponsor_viewer, data_manager or "
+                           "statistician")  # fmt: skip
+    rows = Participant.unscoped.values("site__code", "cohort").annotate(n=Count("id"))
+    by_site: dict[str, dict[str, int]] = {}
+    total: dict[str, int] = {}
+    for row in rows.order_by("site__code", "cohort"):
+        by_site.setdefault(row["site__code"], {})[row["cohort"]] = row["n"]
+        total[row["cohort"]] = total.get(row["cohort"], 0) + row["n"]
+    by_month: dict[str, dict[str, int]] = {}
+    months = Participant.unscoped.annotate(month=TruncMonth("enrolled_at")) \
+        .values("month", "cohort").annotate(n=Count("id")).order_by("month", "cohort")  # fmt: skip
+    for row in months:
+        by_month.setdefault(row["month"].strftime("%Y-%m"), {})[row["cohort"]] = row["n"]
+    return {"total": total, "by_site": by_site, "by_month": by_month}

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from combat_norse.participants.access import ENROLLMENT_AGGREGATE_ROLES
 from combat_norse.sites.access import ANONYMOUS, Scope, access_memberships, scope_for
 from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
 
@@ -59,6 +60,8 @@ def _items(scope: Scope, site_codes: list[str]) -> list[NavItem]:
         items.append(NavItem(str(label), reverse("web:participants"), "participants"))
     if roles & QUERY_READERS and not roles <= {Role.OUTCOME_ASSESSOR}:
         items.append(NavItem(str(_("Queries")), reverse("web:queries"), "queries"))
+    if roles & ENROLLMENT_AGGREGATE_ROLES:
+        items.append(NavItem(str(_("Enrollment")), reverse("web:enrollment"), "enrollment"))
     if Role.STATISTICIAN in roles:
         items.append(NavItem(str(_("Randomization")), reverse("web:randomization"),
                              "randomization"))  # fmt: skip

@@ -9,6 +9,7 @@ from combat_norse.web import (
     form_pages,
     participant_pages,
     query_pages,
+    report_pages,
     statistician_pages,
 )
 
@@ -26,4 +27,5 @@ urlpatterns = [
     ),
     path("queries/", query_pages.queries, name="queries"),
     path("randomization/", statistician_pages.randomization, name="randomization"),
+    path("enrollment/", report_pages.enrollment, name="enrollment"),
 ]

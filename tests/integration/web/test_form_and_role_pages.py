@@ -339,3 +339,19 @@ def test_the_statistician_reads_the_balance_verifies_the_list_and_reads_the_unma
     assert f"List {production_list.pk} matches its seed." in words(checked)
     coord = browser_for(personas.coord)
     assert coord.get("/randomization/").status_code == 403
+
+
+@pytest.mark.req("§11")
+def test_dsmb_and_sponsor_read_enrollment_by_site_and_month_blinded(
+    personas: Any, enroll: Callable[..., Any], production_list: Any,
+    browser_for: Callable[..., Client],
+) -> None:  # fmt: skip
+    _two_arms(personas, enroll)
+    enroll(site="SNU")
+    for reader in (personas.dsmb, personas.sponsor, personas.datamanager):
+        page = words(browser_for(reader).get("/enrollment/"))
+        found = re.search(r"Enrolled: (\d+) \(randomized cohort (\d+)", page)
+        assert found and int(found.group(1)) >= 3, page
+        assert "SNU" in page and "YNH" in page
+        assert not [d for d in DRUGS if d in page.lower()]
+    assert browser_for(personas.coord).get("/enrollment/").status_code == 403
