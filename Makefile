@@ -44,12 +44,14 @@ migrate: venv
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-# The web server, one background worker (e-mail) and the periodic clocks (day-8 move, visit
-# status, SAE clock alerts; every 60 s); Ctrl-C stops all three.
+# The web server, one background worker (e-mail), the periodic clocks (day-8 move, visit
+# status, SAE clock alerts; every 60 s) and the audit sealer (seals committed events into the
+# Merkle tree and signs a checkpoint every 2 s); Ctrl-C stops all four.
 run: demo
 	$(BIN)/python manage.py db_worker --interval 2 & worker=$$!; \
 	$(BIN)/python manage.py periodic --interval 60 >/dev/null & periodic=$$!; \
-	trap 'kill $$worker $$periodic 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/combat-norse audit seal --every 2 & sealer=$$!; \
+	trap 'kill $$worker $$periodic $$sealer 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: venv-dev

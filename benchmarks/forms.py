@@ -4,7 +4,7 @@ insert of the same row measured in the same run (issue 15).
 Run (under a minute with the defaults; PostgreSQL with trust or password in the URL)::
 
     .venv/bin/python benchmarks/forms.py [--server postgres://postgres@127.0.0.1:5432]
-        [--clients 8] [--seconds 15] [--participants-per-client 4] [--keep]
+        [--clients 1,2,4,8] [--seconds 15] [--participants-per-client 4] [--keep]
 
 What it does
 ------------
@@ -25,9 +25,12 @@ What it does
    ``FormInstance.unscoped.create`` in autocommit: one INSERT and its commit, no history, no
    audit, no checks. Printed beside the action with the ratio action / bare.
 
-The issue's aim (p95 < 50 ms, at least 20 % of the bare rate) applies after the audit redesign;
-this script prints the figures and asserts nothing on them. It exits 1 only when a call failed
-or the saved rows, history rows and events do not add up or the audit chain does not verify.
+Each thread count in ``--clients`` runs both phases, then ``pgbench -N`` with as many clients
+(the server's raw commit rate, measured in the same run); each call's time inside the audit
+append (``record_event``) is reported as a share of its latency. At the end the trail is
+sealed and verified. This script prints the figures and asserts nothing on them. It exits 1
+only when a call failed or the saved rows, history rows and events do not add up or the
+audit trail does not verify.
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from randomization import (  # the same database plumbing
     SITES,
+    client_counts,
     database_url,
     drop_database,
     recreate_database,
+    run_pgbench,
     setup_django,
 )
 
@@ -102,12 +107,30 @@ def record(i: int) -> dict[str, Any]:
 class ClientResult:
     done: int = 0
     latencies: list[float] = field(default_factory=list)
+    audit: list[float] = field(default_factory=list)  # time inside record_event per call
     first_start: float = math.inf
     last_end: float = 0.0
     errors: list[str] = field(default_factory=list)
 
 
 Call = Callable[[int], None]
+_AUDIT = threading.local()  # per thread: seconds spent in record_event during the current call
+
+
+def instrument_audit() -> None:
+    """Time the audit append (``record_event``: one INSERT since issue 19) of every call."""
+    from combat_norse.audit import api
+
+    real = api.record_event
+
+    def timed(**kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return real(**kwargs)
+        finally:
+            _AUDIT.spent = getattr(_AUDIT, "spent", 0.0) + time.perf_counter() - t0
+
+    api.record_event = timed
 
 
 def run_threads(clients: int, seconds: float,
@@ -135,12 +158,14 @@ def run_threads(clients: int, seconds: float,
             i = 0
             while time.monotonic() < deadline:
                 t0 = time.perf_counter()
+                _AUDIT.spent = 0.0
                 try:
                     call(i)
                 except Exception as exc:  # counted and reported by the main thread
                     result.errors.append(f"{type(exc).__name__}: {exc}")
                 else:
                     result.latencies.append(time.perf_counter() - t0)
+                    result.audit.append(_AUDIT.spent)
                     result.done += 1
                 i += 1
             result.last_end = time.time()
@@ -227,6 +252,9 @@ def ms(x: float) -> str:
     return f"{x * 1000:7.1f} ms"
 
 
+_LAST_SHARE = [float("nan")]  # the audit share of the last summarized run
+
+
 def summarize(label: str, results: list[ClientResult]) -> tuple[float, int, list[str]]:
     done = sum(r.done for r in results)
     span = max(r.last_end for r in results) - min(r.first_start for r in results)
@@ -237,6 +265,11 @@ def summarize(label: str, results: list[ClientResult]) -> tuple[float, int, list
     worst = max(latencies, default=float("nan"))
     print(f"  latency p50 {ms(pct(latencies, 0.50))}   p95 {ms(pct(latencies, 0.95))}   "
           f"p99 {ms(pct(latencies, 0.99))}   max {ms(worst)}")  # fmt: skip
+    audit = [x for r in results for x in r.audit]
+    if any(audit):
+        _LAST_SHARE[0] = sum(audit) / sum(latencies)
+        print(f"  audit append (INSERT) mean {ms(sum(audit) / len(audit))}   "
+              f"share of latency {_LAST_SHARE[0]:.1%}")  # fmt: skip
     print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     return rate, done, errors
 
@@ -259,9 +292,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default_server = "postgres://postgres@127.0.0.1:5432/postgres"
     parser.add_argument("--server", default=database_url(default_server, "postgres"))
     parser.add_argument("--database", default="combat_norse_bench_forms")
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=client_counts, default=[1, 2, 4, 8],
+                        help="thread counts to run, e.g. 1,2,4,8")
     parser.add_argument("--seconds", type=float, default=15.0, help="per phase")
     parser.add_argument("--participants-per-client", type=int, default=4)
+    parser.add_argument("--pgbench-database", default="combat_norse_pgbench")
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--pgbench-scale", type=int, default=1)
+    parser.add_argument("--no-pgbench", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args(argv)
 
@@ -272,41 +310,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_django(url)
     from django.db import connections
 
+    from combat_norse.audit.seal import seal_pending
     from combat_norse.audit.verify import verify_chain
 
-    info = set_up(args)
+    most = max(args.clients)
+    set_up_args = argparse.Namespace(**{**vars(args), "clients": most})
+    info = set_up(set_up_args)
     print(f"set-up: migrate {info['migrate_s']:.1f} s, enrolled "
-          f"{args.clients * args.participants_per_client} participants "
-          f"({args.participants_per_client} per client) in {info['enroll_s']:.1f} s\n")  # fmt: skip
+          f"{most * args.participants_per_client} participants "
+          f"({args.participants_per_client} per client) in {info['enroll_s']:.1f} s")  # fmt: skip
     connections.close_all()
+    instrument_audit()
 
-    before = counts()
-    rate, done, errors = summarize("do_save_form (labs, unscheduled)",
-                                   run_threads(args.clients, args.seconds,
-                                               action_calls(info["shares"])))  # fmt: skip
-    after_action = counts()
-    bare_rate, bare_done, bare_errors = summarize(
-        "bare ORM insert (FormInstance create)",
-        run_threads(args.clients, args.seconds, bare_calls(info["shares"])),
-    )
-    after_bare = counts()
-    print(f"\nratio action / bare: {rate / bare_rate:.1%}   "
-          f"(aim after the audit redesign: >= 20 %, action p95 < 50 ms)")  # fmt: skip
+    rows = []
+    failed = False
+    for n in args.clients:
+        shares = info["shares"][:n]
+        print(f"\n=== {n} thread(s)")
+        before = counts()
+        action = run_threads(n, args.seconds, action_calls(shares))
+        rate, done, errors = summarize("do_save_form (labs, unscheduled)", action)
+        results_audit = _LAST_SHARE[0]
+        after_action = counts()
+        bare_rate, bare_done, bare_errors = summarize(
+            "bare ORM insert (FormInstance create)",
+            run_threads(n, args.seconds, bare_calls(shares)),
+        )
+        after_bare = counts()
+        added = {k: after_action[k] - before[k] for k in before}
+        bare_added = after_bare["labs rows"] - after_action["labs rows"]
+        print(f"  checks: action {added['labs rows']} rows, {added['labs history rows']} "
+              f"history rows, {added['form_save events']} form_save events for {done} saves; "
+              f"bare {bare_added} rows for {bare_done} inserts")  # fmt: skip
+        failed |= bool(set(added.values()) != {done} or bare_added != bare_done or errors
+                       or bare_errors)  # fmt: skip
+        tps = None if args.no_pgbench else run_pgbench(args, n)
+        rows.append((n, rate, bare_rate, results_audit, tps))
 
-    added = {k: after_action[k] - before[k] for k in before}
-    bare_added = after_bare["labs rows"] - after_action["labs rows"]
+    t0 = time.perf_counter()
+    sealed = seal_pending()
     verified = verify_chain()
-    print("checks:")
-    print(f"  action: {added['labs rows']} rows, {added['labs history rows']} history rows, "
-          f"{added['form_save events']} form_save events for {done} saves")  # fmt: skip
-    print(f"  bare:   {bare_added} rows for {bare_done} inserts")
-    print("  audit chain: " + (f"ok ({verified.events} events)" if verified.ok
-                                else str(verified.as_json())))  # fmt: skip
+    print(f"\nseal: {sealed} events in {time.perf_counter() - t0:.2f} s; audit verify: "
+          + (f"ok ({verified.events} events, {verified.sealed} sealed)" if verified.ok
+             else str(verified.as_json())))  # fmt: skip
+    print("\nsummary (same server, same run)")
+    print(" threads  saves/s  bare inserts/s  action/bare  audit share  pgbench -N tps  "
+          "action/pgbench")
+    for n, rate, bare_rate, share, tps in rows:
+        print(f" {n:7d}  {rate:7.1f}  {bare_rate:14.1f}  {rate / bare_rate:11.1%}  "
+              f"{share:11.1%}  {tps if tps is not None else float('nan'):14.1f}  "
+              f"{rate / tps if tps else float('nan'):14.1%}")  # fmt: skip
     connections.close_all()
     if not args.keep:
         drop_database(args.server, args.database)
-    consistent = set(added.values()) == {done} and bare_added == bare_done and verified.ok
-    return 0 if consistent and not errors and not bare_errors else 1
+    return 0 if verified.ok and not failed else 1
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Run (about a minute with the defaults; PostgreSQL with trust or password in the URL)::
 
     .venv/bin/python benchmarks/randomization.py [--server postgres://postgres@127.0.0.1:5432]
-        [--participants 2000] [--clients 8] [--seconds 20] [--design permuted_blocks]
-        [--enroll bulk|actions] [--pgbench-seconds 10] [--profile]
+        [--participants 2000] [--clients 1,2,4,8] [--seconds 20] [--design permuted_blocks]
+        [--enroll bulk|actions] [--pgbench-seconds 10] [--profile] [--seal-every 1]
 
 What it does
 ------------
@@ -16,22 +16,24 @@ What it does
    ``--enroll bulk`` (default) enrolls one participant per site and stratum through the actions
    and copies their screening entry, consent and participant rows with ``bulk_create`` (no
    audit events for the copies; do_randomize re-checks them like any other participant).
-3. Starts ``--clients`` processes (multiprocessing, spawn: each calls ``django.setup()``); each
+3. For each count in ``--clients`` (a fresh database each time), starts that many client
+   processes and the background sealer (``seal_pending()`` every ``--seal-every`` s, as
+   ``make run`` does) (multiprocessing, spawn: each calls ``django.setup()``); each
    randomizes its own share through ``do_randomize`` (the real action: permission check,
    participant lock, eligibility re-check, slot or minimization, audit event) until the share
    is done or ``--seconds`` have passed. Figures: randomizations/s over the wall-clock span
    from the first call's start to the last call's end, per-call latency p50/p99, and, counted
    by SQL, participants with more than one allocation, slots used twice, slot/allocation
-   mismatches, used slots without an allocation, list gaps, and the audit chain's verification.
+   mismatches, used slots without an allocation, list gaps, a final seal and ``audit verify``.
 4. ``pgbench -i`` on a scratch database (``combat_norse_pgbench``) and the built-in
    simple-update script ``pgbench -N -c C -j C -T --pgbench-seconds`` on the same server; prints
    its TPS and the ratio ours / pgbench. (pgbench's transaction is 3 statements on 3 rows; a
    randomization is about 20 statements on a dozen rows plus Django and the eligibility rules
    in Python, so the ratio says how close the IRT gets to the server's raw commit rate.)
 
-``--profile`` adds, per call: client CPU time (Python), the time spent waiting for the audit
-chain's advisory lock, and the time from acquiring it to the end of the commit (the serialized
-section every randomization goes through). Nothing here asserts on timings.
+``--profile`` adds, per call: client CPU time (Python), the time spent appending the audit event
+(``record_event``: one INSERT, no shared lock since issue 19) and its share of the latency, and
+the time from the append to the end of the commit. Nothing here asserts on timings.
 """
 
 from __future__ import annotations
@@ -82,6 +84,12 @@ def drop_database(server: str, name: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "combat_norse.config.settings")
+    if "AUDIT_KEY_DIR" not in os.environ:  # the run's own keys and checkpoints, not var/
+        import tempfile
+
+        scratch = tempfile.mkdtemp(prefix="cn-bench-audit-")
+        os.environ["AUDIT_KEY_DIR"] = f"{scratch}/keys"
+        os.environ["AUDIT_CHECKPOINT_DIR"] = f"{scratch}/checkpoints"
     import django
 
     django.setup()
@@ -202,22 +210,23 @@ class ClientResult:
 
 
 def _instrument(result: ClientResult) -> None:
-    """Time the audit chain lock: the wait for it and the hold (acquired -> commit done)."""
+    """Time the audit append (record_event: the event's INSERT; issue 19 took the chain lock
+    out of it) and, from its end, the rest of the transaction up to the commit."""
     from django.db import transaction
 
     from combat_norse.audit import api
 
-    real_lock = api._lock_chain
+    real_record = api.record_event
 
-    def timed_lock(using: str) -> None:
+    def timed_record(**kwargs: Any) -> Any:
         t0 = time.perf_counter()
-        real_lock(using)
-        acquired = time.perf_counter()
-        result.chain_wait.append(acquired - t0)
-        transaction.on_commit(lambda: result.chain_hold.append(time.perf_counter() - acquired),
-                              using=using)  # fmt: skip
+        event = real_record(**kwargs)
+        appended = time.perf_counter()
+        result.chain_wait.append(appended - t0)
+        transaction.on_commit(lambda: result.chain_hold.append(time.perf_counter() - appended))
+        return event
 
-    api._lock_chain = timed_lock
+    api.record_event = timed_record  # audited_save calls it through the module
 
 
 def client(url: str, pks: Sequence[int], deadline_s: float, profile: bool, start: Any,
@@ -256,12 +265,35 @@ def client(url: str, pks: Sequence[int], deadline_s: float, profile: bool, start
     out.put(result)
 
 
-def run_clients(args: argparse.Namespace, url: str, pks: list[int]) -> list[ClientResult]:
+def sealer(url: str, every: float, start: Any, stop: Any, out: Any) -> None:
+    """The background sealer, as `make run` runs it: seal_pending() every ``every`` seconds."""
+    setup_django(url)
+    from django.db import connection
+
+    from combat_norse.audit.seal import seal_pending
+
+    runs: list[tuple[float, int]] = []
+    start.wait()
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        sealed = seal_pending()
+        runs.append((time.perf_counter() - t0, sealed))
+        stop.wait(every)
+    connection.close()
+    out.put(runs)
+
+
+def run_clients(args: argparse.Namespace, url: str, pks: list[int], clients: int
+                ) -> tuple[list[ClientResult], list[tuple[float, int]]]:  # fmt: skip
     ctx = mp.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    shares = [pks[i :: args.clients] for i in range(args.clients)]
+    start, stop, out, sealed = ctx.Event(), ctx.Event(), ctx.Queue(), ctx.Queue()
+    shares = [pks[i :: clients] for i in range(clients)]
     procs = [ctx.Process(target=client, args=(url, share, args.seconds, args.profile, start, out))
              for share in shares]  # fmt: skip
+    seal_proc = None
+    if args.seal_every > 0:
+        seal_proc = ctx.Process(target=sealer, args=(url, args.seal_every, start, stop, sealed))
+        seal_proc.start()
     for p in procs:
         p.start()
     results: list[ClientResult] = []
@@ -272,7 +304,12 @@ def run_clients(args: argparse.Namespace, url: str, pks: list[int]) -> list[Clie
         results.append(out.get(timeout=args.seconds + 600))
     for p in procs:
         p.join(timeout=30)
-    return results
+    seals: list[tuple[float, int]] = []
+    if seal_proc is not None:
+        stop.set()
+        seals = sealed.get(timeout=600)
+        seal_proc.join(timeout=30)
+    return results, seals
 
 
 # ------------------------------------------------------------------------ checks by SQL
@@ -315,9 +352,15 @@ def integrity(list_pk: int) -> dict[str, Any]:
             out[label] = cursor.fetchone()[0]
     out["list gaps"] = sum(len(v) for v in gaps(RandomizationList.unscoped.get(pk=list_pk))
                            .values())  # fmt: skip
+    from combat_norse.audit.seal import seal_pending
+
+    t0 = time.perf_counter()
+    last = seal_pending()
+    out["final seal"] = f"{last} events in {time.perf_counter() - t0:.2f} s"
     verified = verify_chain()
-    out["audit chain"] = f"ok ({verified.events} events)" if verified.ok else str(
-        verified.as_json())  # fmt: skip
+    out["audit trail"] = (f"ok ({verified.events} events, {verified.sealed} sealed, "
+                          f"{verified.checkpoints} checkpoints)" if verified.ok
+                          else str(verified.as_json()))  # fmt: skip
     return out
 
 
@@ -330,7 +373,7 @@ def find_pgbench() -> str | None:
     return candidates[-1] if candidates else None
 
 
-def run_pgbench(args: argparse.Namespace) -> float | None:
+def run_pgbench(args: argparse.Namespace, clients: int) -> float | None:
     exe = find_pgbench()
     if exe is None:
         print("pgbench: not found (install postgresql-contrib or the server's client tools)")
@@ -344,7 +387,7 @@ def run_pgbench(args: argparse.Namespace) -> float | None:
     recreate_database(args.server, args.pgbench_database)
     subprocess.run([exe, "-i", "-q", "-s", str(args.pgbench_scale), *conn,
                     args.pgbench_database], check=True, env=env, capture_output=True)  # fmt: skip
-    run = subprocess.run([exe, "-N", "-c", str(args.clients), "-j", str(args.clients),
+    run = subprocess.run([exe, "-N", "-c", str(clients), "-j", str(clients),
                           "-T", str(args.pgbench_seconds), *conn, args.pgbench_database],
                          check=True, env=env, capture_output=True, text=True)  # fmt: skip
     drop_database(args.server, args.pgbench_database)
@@ -367,6 +410,76 @@ def ms(x: float) -> str:
     return f"{x * 1000:7.1f} ms"
 
 
+def client_counts(raw: str) -> list[int]:
+    try:
+        counts = [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {raw!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("client counts must be at least 1")
+    return counts
+
+
+def run_one(args: argparse.Namespace, clients: int) -> dict[str, Any]:
+    """One client count: a fresh database, the clients and the sealer, the checks, pgbench."""
+    url = database_url(args.server, args.database)
+    recreate_database(args.server, args.database)
+    setup_django(url)
+    from django.db import connections
+
+    info = set_up(args, url)
+    print(f"\n=== {clients} client(s): set-up migrate {info['migrate_s']:.1f} s, enroll "
+          f"{args.participants} ({args.enroll}) {info['enroll_s']:.1f} s, design {args.design}")
+    connections.close_all()
+
+    results, seals = run_clients(args, url, info["pks"], clients)
+    done = sum(r.done for r in results)
+    span = max(r.last_end for r in results) - min(r.first_start for r in results)
+    latencies = [x for r in results for x in r.latencies]
+    errors = [e for r in results for e in r.errors]
+    rate = done / span if span > 0 else float("nan")
+    row: dict[str, Any] = {"clients": clients, "rate": rate, "p50": pct(latencies, 0.5),
+                           "p99": pct(latencies, 0.99), "audit_share": float("nan"),
+                           "errors": len(errors)}  # fmt: skip
+    print(f"randomization: {clients} client processes, {done} randomized in {span:.2f} s "
+          f"-> {rate:.1f} randomizations/s")  # fmt: skip
+    print(f"  latency p50 {ms(pct(latencies, 0.50))}   p99 {ms(pct(latencies, 0.99))}   "
+          f"max {ms(max(latencies, default=float('nan')))}")  # fmt: skip
+    if args.profile:
+        cpu = [x for r in results for x in r.cpu]
+        wait = [x for r in results for x in r.chain_wait]
+        hold = [x for r in results for x in r.chain_hold]
+        row["audit_share"] = sum(wait) / sum(latencies)
+        print(f"  client CPU per call     mean {ms(statistics.fmean(cpu))}   "
+              f"(x {done} calls = {sum(cpu):.1f} CPU-s on {os.cpu_count()} CPUs)")  # fmt: skip
+        print(f"  audit append (INSERT)   mean {ms(statistics.fmean(wait))}   "
+              f"p50 {ms(pct(wait, 0.5))}   p99 {ms(pct(wait, 0.99))}   "
+              f"share of latency {row['audit_share']:.1%}")  # fmt: skip
+        print(f"  append end → commit     mean {ms(statistics.fmean(hold))}   "
+              f"p50 {ms(pct(hold, 0.5))}")
+    if seals:
+        busy = [d for d, n in seals if n]
+        print(f"  background sealer       {len(seals)} runs every {args.seal_every:g} s, "
+              f"{sum(n for _, n in seals)} events sealed during the run, "
+              f"mean {ms(statistics.fmean(busy) if busy else 0.0)} per non-empty seal")
+    print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    checks = integrity(info["list"])
+    print("integrity (SQL):")
+    for label, value in checks.items():
+        print(f"  {label:32s} {value}")
+    connections.close_all()
+    if not args.keep:
+        drop_database(args.server, args.database)
+    row["doubles"] = (checks["participants allocated twice"] + checks["slots used twice"]
+                      + checks["sequence numbers used twice"])  # fmt: skip
+    row["tps"] = None if args.no_pgbench else run_pgbench(args, clients)
+    if row["tps"] is not None:
+        print(f"pgbench -N (simple update) -c {clients} -j {clients} "
+              f"-T {args.pgbench_seconds} -s {args.pgbench_scale}: {row['tps']:.1f} tps   "
+              f"ratio ours / pgbench: {rate / row['tps']:.1%}")  # fmt: skip
+    return row
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default_server = os.environ.get("DATABASE_URL", "")
@@ -375,7 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server", default=database_url(default_server, "postgres"))
     parser.add_argument("--database", default="combat_norse_bench")
     parser.add_argument("--participants", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=client_counts, default=[1, 2, 4, 8],
+                        help="client counts to run, e.g. 1,2,4,8 (one fresh database each)")
     parser.add_argument("--seconds", type=float, default=20.0, help="per-client time limit")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--design", choices=["permuted_blocks", "minimization"],
@@ -385,61 +499,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--pgbench-scale", type=int, default=1)
     parser.add_argument("--no-pgbench", action="store_true")
-    parser.add_argument("--profile", action="store_true", help="time the audit chain lock")
+    parser.add_argument("--profile", action="store_true", help="time the audit append")
+    parser.add_argument("--seal-every", type=float, default=1.0,
+                        help="background sealer interval in seconds (0: none during the run)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args(argv)
 
-    url = database_url(args.server, args.database)
     print(f"server {urlsplit(args.server).hostname}:{urlsplit(args.server).port or 5432}, "
-          f"database {args.database} (recreated), {os.cpu_count()} CPUs, "
+          f"database {args.database} (recreated per run), {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-    recreate_database(args.server, args.database)
-    setup_django(url)
-    from django.db import connections
-
-    info = set_up(args, url)
-    print(f"set-up: migrate {info['migrate_s']:.1f} s, enroll {args.participants} "
-          f"({args.enroll}) {info['enroll_s']:.1f} s, design {args.design}")  # fmt: skip
-    connections.close_all()
-
-    results = run_clients(args, url, info["pks"])
-    done = sum(r.done for r in results)
-    span = max(r.last_end for r in results) - min(r.first_start for r in results)
-    latencies = [x for r in results for x in r.latencies]
-    errors = [e for r in results for e in r.errors]
-    rate = done / span if span > 0 else float("nan")
-    print(f"\nrandomization: {args.clients} client processes, {done} randomized in {span:.2f} s "
-          f"-> {rate:.1f} randomizations/s")  # fmt: skip
-    print(f"  latency p50 {ms(pct(latencies, 0.50))}   p99 {ms(pct(latencies, 0.99))}   "
-          f"max {ms(max(latencies, default=float('nan')))}")  # fmt: skip
-    if args.profile:
-        cpu = [x for r in results for x in r.cpu]
-        wait = [x for r in results for x in r.chain_wait]
-        hold = [x for r in results for x in r.chain_hold]
-        print(f"  client CPU per call     mean {ms(statistics.fmean(cpu))}   "
-              f"(x {done} calls = {sum(cpu):.1f} CPU-s on {os.cpu_count()} CPUs)")  # fmt: skip
-        print(f"  chain lock wait         mean {ms(statistics.fmean(wait))}   "
-              f"p50 {ms(pct(wait, 0.5))}   p99 {ms(pct(wait, 0.99))}")  # fmt: skip
-        print(f"  chain lock held→commit  mean {ms(statistics.fmean(hold))}   "
-              f"p50 {ms(pct(hold, 0.5))}   (serial ceiling {1 / statistics.fmean(hold):.0f}/s)")
-    print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
-    checks = integrity(info["list"])
-    print("integrity (SQL):")
-    for label, value in checks.items():
-        print(f"  {label:32s} {value}")
-    connections.close_all()
-    if not args.keep:
-        drop_database(args.server, args.database)
-
-    if not args.no_pgbench:
-        tps = run_pgbench(args)
-        if tps is not None:
-            print(f"\npgbench -N (simple update) -c {args.clients} -j {args.clients} "
-                  f"-T {args.pgbench_seconds} -s {args.pgbench_scale}: {tps:.1f} tps")  # fmt: skip
-            print(f"ratio ours / pgbench: {rate / tps:.1%}  (target >= 50 %)")
-    doubles = (checks["participants allocated twice"] + checks["slots used twice"]
-               + checks["sequence numbers used twice"])  # fmt: skip
-    return 1 if doubles or errors else 0
+    rows = [run_one(args, n) for n in args.clients]
+    print("\nsummary (same server, same run)")
+    print(" clients  randomizations/s    p50 ms    p99 ms  audit share  pgbench -N tps   ratio")
+    for r in rows:
+        tps = r["tps"]
+        print(f" {r['clients']:7d}  {r['rate']:16.1f}  {r['p50'] * 1000:8.1f}  "
+              f"{r['p99'] * 1000:8.1f}  {r['audit_share']:11.1%}  "
+              f"{tps if tps is not None else float('nan'):14.1f}  "
+              f"{r['rate'] / tps if tps else float('nan'):6.1%}")  # fmt: skip
+    return 1 if any(r["doubles"] or r["errors"] for r in rows) else 0
 
 
 if __name__ == "__main__":

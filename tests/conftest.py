@@ -40,10 +40,15 @@ IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.Immed
 
 @pytest.fixture(autouse=True)
 def _test_settings(request: pytest.FixtureRequest) -> None:
-    """Tasks run when enqueued (the database backend needs a worker process). Argon2 costs
+    """Tasks run when enqueued (the database backend needs a worker process). The audit keys
+    and checkpoints live in the test's temporary folder. Argon2 costs
     ~0.2 s a hash by design; tests that are not about hashing use MD5 so the suite stays fast
     (a test marked ``real_password_hashing`` keeps the production hashers)."""
     settings = request.getfixturevalue("settings")
     settings.TASKS = IMMEDIATE_TASKS
+    # each test seals into its own key and checkpoint folders (never the developer's var/)
+    audit_dir = request.getfixturevalue("tmp_path") / "audit"
+    settings.COMBAT_NORSE_AUDIT_KEY_DIR = audit_dir / "keys"
+    settings.COMBAT_NORSE_AUDIT_CHECKPOINT_DIR = audit_dir / "checkpoints"
     if not request.node.get_closest_marker("real_password_hashing"):
         settings.PASSWORD_HASHERS = FAST_HASHERS

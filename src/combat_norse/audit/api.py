@@ -13,12 +13,13 @@ event whose ``action`` is a member of the closed vocabulary :class:`AuditAction`
 reason is required is the record's state rule, decided by the action before it writes; the
 write functions only record the reason they are given.
 
-Concurrency. The chain needs one writer at a time: on PostgreSQL :func:`record_event` takes a
-transaction-scoped advisory lock (``pg_advisory_xact_lock``) before it reads the last event, so
-two transactions never get the same ``seq`` or ``prev_hash``; the lock is held until the
-caller's transaction ends. Take your own row locks (``select_for_update``) *before* the first
-event of a transaction and write events last, so lock order is always rows → chain. On SQLite,
-transactions are already serialized (``transaction_mode = IMMEDIATE`` in settings).
+Concurrency. Appending takes no lock that other writers share (issue 19): the event is one
+INSERT in the caller's transaction; the database numbers it (``seq``, an identity column) and,
+on PostgreSQL, stamps the writing transaction's id (``xid``). The sealer
+(:mod:`combat_norse.audit.seal`) later orders committed events by ``(xid, seq)`` below the
+oldest running transaction and puts them into the Merkle tree; until then the append-only
+triggers protect them. Take your own row locks (``select_for_update``) before writing events,
+as before; on SQLite transactions are serialized anyway (``transaction_mode = IMMEDIATE``).
 
 Identifiers. ``participant_ref`` is a study id or screening id, never a name or a date of birth;
 values of fields that hold secrets (``password``) are written as ``"<redacted>"``.
@@ -40,16 +41,12 @@ from django.db import connections, models, router
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from combat_norse.audit.chain import GENESIS_HASH, compute_hash
+from combat_norse.audit.chain import compute_event_hash
 from combat_norse.audit.context import current_operator
 from combat_norse.audit.exceptions import ReasonRequired, TransactionRequired
 from combat_norse.audit.history import has_history, history_reason_limit
 from combat_norse.audit.models import AuditEvent
 from combat_norse.audit.vocabulary import AuditAction, audit_action
-
-# Key of the PostgreSQL advisory lock that serializes appends to the chain (any constant that no
-# other code uses; this is int.from_bytes(b"CN-AUDIT")).
-CHAIN_LOCK_KEY = 0x434E2D4155444954
 
 REDACTED = "<redacted>"
 REDACTED_FIELDS: frozenset[str] = frozenset({"password"})
@@ -123,13 +120,7 @@ def _now() -> datetime:
     return timezone.now()
 
 
-def _lock_chain(using: str) -> None:
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    elif connection.vendor != "sqlite":  # SQLite: the IMMEDIATE transaction is the lock
-        raise ImproperlyConfigured(f"audit trail: unsupported database {connection.vendor}")
+SUPPORTED_VENDORS = frozenset({"postgresql", "sqlite"})
 
 
 def record_event(
@@ -144,7 +135,7 @@ def record_event(
     site_code: str | None = None,
     participant_ref: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain and return it.
+    """Append one event to the trail and return it (one INSERT, no shared lock).
 
     Must run inside the caller's ``transaction.atomic()`` (else :class:`TransactionRequired`).
     ``obj`` gives ``object_type`` (``app_label.Model``) and ``object_id`` (its pk), and, if the
@@ -161,6 +152,8 @@ def record_event(
         raise TransactionRequired(
             "record_event() must be called inside transaction.atomic(), with the change it records"
         )
+    if connection.vendor not in SUPPORTED_VENDORS:
+        raise ImproperlyConfigured(f"audit trail: unsupported database {connection.vendor}")
     action = audit_action(action)
     if obj is not None:
         if obj.pk is None:
@@ -194,11 +187,8 @@ def record_event(
         if len(values[name]) > limit:
             raise ValueError(f"audit {name} longer than {limit} characters")
 
-    _lock_chain(using)
-    last = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    event = AuditEvent(seq=seq, occurred_at=_now(), prev_hash=prev_hash, **values)
-    event.hash = compute_hash(event.hashed_fields())
+    event = AuditEvent(occurred_at=_now(), prev_hash="", **values)
+    event.hash = compute_event_hash(event.hashed_fields())
     event._append(using)
     return event
 

@@ -1,8 +1,17 @@
-"""The hash chain: canonical JSON of an event and its SHA-256 (no database access here).
+"""Canonical JSON of an event, its SHA-256, and its Merkle leaf (no database access here).
 
-Every event stores ``prev_hash`` (the ``hash`` of the event before it; 64 zeros for the first)
-and ``hash`` = hex SHA-256 of the canonical JSON of all its other fields. An edit of any field,
-a deleted event or a reordering therefore breaks the chain at the first event it touches.
+Two formats live side by side (issue 19):
+
+* **Legacy chain (v1)**, written before the sealer existed: every event stores ``prev_hash``
+  (the ``hash`` of the event before it; 64 zeros for the first) and ``hash`` = hex SHA-256 of
+  the canonical JSON of all its other fields, so an edit, a deleted event or a reordering breaks
+  the chain at the first event it touches. Appending needed one global lock.
+* **Sealed events (v2)**: a writer stores ``hash`` over the event's own fields (no ``seq``, no
+  ``prev_hash``: it takes no lock and does not know its neighbour); the sealer later puts every
+  committed event, legacy ones first, as one leaf of an RFC 9162 Merkle tree
+  (:mod:`combat_norse.audit.merkle`). The leaf data is :func:`leaf_document`: every field and
+  ``seq``, with the ``changes`` of an arm-revealing event replaced by an HMAC-SHA256 under a key
+  the database does not hold, so a published leaf hash cannot be tested against both arms.
 
 The canonical form must give the same bytes for the values written and for the values read back
 from either database. PostgreSQL stores ``changes`` as ``jsonb``, which reorders keys and
@@ -101,5 +110,63 @@ def event_document(fields: Mapping[str, Any]) -> str:
 
 
 def compute_hash(fields: Mapping[str, Any]) -> str:
-    """Hex SHA-256 of :func:`event_document`."""
+    """Hex SHA-256 of :func:`event_document` (a legacy, chained event)."""
     return hashlib.sha256(event_document(fields).encode("ascii")).hexdigest()
+
+
+SEALED_HASH_VERSION = 2
+#: The fields a writer hashes for a sealed (v2) event: everything but ``seq`` (assigned by the
+#: database on insert) and ``prev_hash`` (empty: there is no chain to link to).
+SEALED_HASHED_FIELDS: tuple[str, ...] = tuple(
+    name for name in HASHED_FIELDS if name not in ("seq", "prev_hash")
+)
+LEAF_VERSION = "leaf/1"
+
+
+def is_legacy(fields: Mapping[str, Any]) -> bool:
+    """A v1 (chained) event has a ``prev_hash``; a v2 (sealed) event has ``""``."""
+    return bool(fields.get("prev_hash"))
+
+
+def sealed_document(fields: Mapping[str, Any]) -> str:
+    """The canonical JSON a writer hashes for a v2 event (see :data:`SEALED_HASHED_FIELDS`)."""
+    doc: dict[str, Any] = {name: fields[name] for name in SEALED_HASHED_FIELDS}
+    for name in OPTIONAL_HASHED_FIELDS:
+        if fields.get(name):
+            doc[name] = fields[name]
+    doc["occurred_at"] = canonical_timestamp(fields["occurred_at"])
+    doc["v"] = SEALED_HASH_VERSION
+    return canonical_json(doc)
+
+
+def compute_event_hash(fields: Mapping[str, Any]) -> str:
+    """The ``hash`` an event must have: v1 (chained) or v2 (sealed) by its ``prev_hash``."""
+    if is_legacy(fields):
+        return compute_hash(fields)
+    return hashlib.sha256(sealed_document(fields).encode("ascii")).hexdigest()
+
+
+def keyed_digest(key: bytes, value: Any) -> str:
+    """HMAC-SHA256 (hex) of the canonical JSON of ``value``: a commitment that reveals nothing
+    to whoever lacks ``key``, even when ``value`` has two possible values (an arm)."""
+    import hmac
+
+    return hmac.new(key, canonical_json(value).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def leaf_document(fields: Mapping[str, Any], *, redact: bool, key: bytes) -> bytes:
+    """The data of an event's Merkle leaf: every hashed field plus ``seq`` and, for a legacy
+    event, ``prev_hash``; with ``redact`` (an arm-revealing action) ``changes`` becomes
+    ``{"hmac-sha256": HMAC(key, changes)}``."""
+    doc: dict[str, Any] = {name: fields[name] for name in SEALED_HASHED_FIELDS}
+    for name in OPTIONAL_HASHED_FIELDS:
+        if fields.get(name):
+            doc[name] = fields[name]
+    doc["seq"] = fields["seq"]
+    if is_legacy(fields):
+        doc["prev_hash"] = fields["prev_hash"]
+    if redact:
+        doc["changes"] = {"hmac-sha256": keyed_digest(key, fields["changes"])}
+    doc["occurred_at"] = canonical_timestamp(fields["occurred_at"])
+    doc["v"] = LEAF_VERSION
+    return canonical_json(doc).encode("ascii")

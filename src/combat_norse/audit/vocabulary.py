@@ -78,6 +78,8 @@ class AuditAction(enum.StrEnum):
     SAFETY_CLOCK_LAPSED = "safety_clock_lapsed"  # a clock passed its due time unreported
     LAB_ALERT = "lab_alert"  # a §10 lab alert raised or cleared (arm-revealing)
     LAB_ALERT_SENT = "lab_alert_sent"  # the treating team was e-mailed a lab alert
+    # the audit trail itself (issue 19)
+    TRAIL_START = "trail_start"  # the first seal created the trail id and its signing key
     # refused attempts (a refusal writes nothing but this event)
     DOSE_PLAN_REFUSED = "dose_plan_refused"
     SAFETY_REPORT_REFUSED = "safety_report_refused"

@@ -1,7 +1,13 @@
-"""``combat-norse audit verify`` and ``combat-norse audit export`` (§13).
+"""``combat-norse audit verify | seal | proof | export`` (§13, issue 19).
 
-``verify`` prints ``{"ok": true, "events": N}`` (exit 0) or ``{"ok": false, "first_bad_event":
-SEQ, "reason": ...}`` (exit 1). ``export`` writes the trail as CSV, streamed, to ``--output``
+``verify`` prints ``{"ok": true, "events": N, "sealed": S, "unsealed": U, "checkpoints": C,
+...}`` (exit 0) or ``{"ok": false, "first_bad_event": SEQ, "reason": ...}`` (exit 1); it writes
+nothing. ``seal`` seals the committed events into the Merkle tree and signs a checkpoint
+(``{"sealed": N}``; ``--every S`` repeats every S seconds, the background sealer of
+``make run``). ``proof SEQ`` prints the inclusion proof of one event against the latest
+checkpoint (``python -m combat_norse.audit.monitor`` checks it with the public key alone);
+``proof --consistency SIZE`` the consistency proof from an earlier head.
+``export`` writes the trail as CSV, streamed, to ``--output``
 (``-``: standard output, nothing else printed); with a file it prints ``{"output", "rows"}``.
 The trail holds arm-revealing events and screening data, so ``export`` runs ``--as`` a central
 unmasked role (statistician or data manager; the setting ``COMBAT_NORSE_AUDIT_EXPORT_ROLES``),
@@ -62,12 +68,74 @@ def _chunk_size(raw: str) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    public_key = Path(args.public_key) if args.public_key else None
+    if public_key is not None and not public_key.is_file():
+        raise BadInput(f"--public-key: no such file {args.public_key}")
     setup_django()
     from combat_norse.audit.verify import verify_chain
 
-    result = verify_chain(chunk_size=args.chunk_size)
+    result = verify_chain(chunk_size=args.chunk_size, public_key=public_key)
     emit_json(result.as_json())
     return EXIT_OK if result.ok else EXIT_FAILED_CHECK
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0.1 and 3600 seconds")
+    return value
+
+
+def cmd_seal(args: argparse.Namespace) -> int:
+    setup_django()
+    from combat_norse.audit.seal import SealRefused, seal_pending
+
+    try:
+        if args.every is None:
+            emit_json({"sealed": seal_pending()})
+            return EXIT_OK
+        import time
+
+        while True:  # the background sealer: one line per seal that sealed something
+            sealed = seal_pending()
+            if sealed:
+                emit_json({"sealed": sealed})
+                sys.stdout.flush()
+            time.sleep(args.every)
+    except SealRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_FAILED_CHECK
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def cmd_proof(args: argparse.Namespace) -> int:
+    if (args.event is None) == (args.consistency is None):
+        raise BadInput("proof: give an EVENT id or --consistency SIZE (one of them)")
+    setup_django()
+    from combat_norse.audit.proof import NotSealed, consistency_proof, inclusion_proof
+
+    try:
+        if args.event is not None:
+            emit_json(inclusion_proof(args.event))
+        else:
+            emit_json(consistency_proof(args.consistency))
+    except NotSealed as exc:
+        raise BadInput(str(exc)) from None
+    return EXIT_OK
 
 
 def _known_site(code: str) -> bool:
@@ -150,9 +218,27 @@ def register(subparsers: Any) -> None:
     audit = subparsers.add_parser("audit", help="verify or export the audit trail")
     sub = audit.add_subparsers(dest="audit_command", required=True)
 
-    verify = sub.add_parser("verify", help="check the hash chain; exit 1 names the first bad event")
+    verify = sub.add_parser(
+        "verify", help="check the trail against its signed checkpoints; exit 1 names the "
+        "first bad event or the missing range (writes nothing)",
+    )  # fmt: skip
+    verify.add_argument("--public-key", metavar="PEM",
+                        help="check checkpoints with this public key")  # fmt: skip
     verify.add_argument("--chunk-size", type=_chunk_size, default=2000, help=argparse.SUPPRESS)
     verify.set_defaults(func=cmd_verify)
+
+    seal = sub.add_parser("seal", help="seal committed events into the Merkle tree and sign a "
+                          "checkpoint (idempotent; creates the keys on first use)")  # fmt: skip
+    seal.add_argument("--every", type=_seconds, metavar="SECONDS",
+                      help="keep sealing, every SECONDS (the background sealer)")  # fmt: skip
+    seal.set_defaults(func=cmd_seal)
+
+    proof = sub.add_parser("proof", help="inclusion proof of one sealed event (or --consistency)")
+    proof.add_argument("event", nargs="?", type=_positive, metavar="EVENT",
+                       help="the event's seq")  # fmt: skip
+    proof.add_argument("--consistency", type=_positive, metavar="SIZE",
+                       help="consistency proof from the head of SIZE to the latest")  # fmt: skip
+    proof.set_defaults(func=cmd_proof)
 
     export = sub.add_parser("export", help="write the trail as CSV (streamed)")
     export.add_argument("--output", "-o", default="-", help="file to write, or - (default)")

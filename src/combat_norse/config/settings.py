@@ -96,6 +96,25 @@ if _tasks_backend not in TASK_BACKENDS:
     raise ConfigError(f"TASKS_BACKEND: one of {', '.join(TASK_BACKENDS)}, got {_tasks_backend!r}")
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[_tasks_backend]}}
 
+# The audit trail's keys and signed checkpoints (issue 19), outside the database: the first seal
+# creates the Ed25519 signing key and the leaf HMAC key (0600) under AUDIT_KEY_DIR and writes one
+# checkpoint file per seal under AUDIT_CHECKPOINT_DIR (append-only). Production keeps both off
+# the database server, and the signing key off the machines the DBA can read (README).
+def _absolute_dir(name: str, default: Path) -> Path:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    path = Path(raw)
+    if not path.is_absolute():
+        raise ConfigError(f"{name}: must be an absolute path, got {raw!r}")
+    return path
+
+
+COMBAT_NORSE_AUDIT_KEY_DIR = _absolute_dir("AUDIT_KEY_DIR", VAR_DIR / "audit")
+COMBAT_NORSE_AUDIT_CHECKPOINT_DIR = _absolute_dir(
+    "AUDIT_CHECKPOINT_DIR", VAR_DIR / "audit" / "checkpoints"
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

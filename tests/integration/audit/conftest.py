@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
+from django.utils import timezone
 
 from combat_norse.audit.api import record_event
+from combat_norse.audit.chain import GENESIS_HASH, compute_hash
 from combat_norse.audit.models import AuditEvent
 from combat_norse.sites.models import Site
 
@@ -76,6 +78,42 @@ def make_events(alice: User) -> Callable[[int], list[AuditEvent]]:
             ]
 
     return make
+
+
+def append_legacy(n: int, *, actor: User | None = None, action: str = "update") -> list[AuditEvent]:
+    """Write ``n`` events as the code before issue 19 did: ``seq`` 1, 2, … and each chained
+    to the one before by ``prev_hash`` (the trail a site migrates from)."""
+    events = []
+    last = AuditEvent.objects.exclude(prev_hash="").order_by("-seq").first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+    with transaction.atomic():
+        for i in range(n):
+            event = AuditEvent(
+                seq=seq, occurred_at=timezone.now(), prev_hash=prev,
+                actor_id=actor.pk if actor else None,
+                actor_username=actor.username if actor else "", action=action,
+                object_type="auth.Group", object_id=str(i), site_code="YNH",
+                participant_ref=f"YNH-{i:03d}", changes={"name": [f"n{i}", f"n{i + 1}"]},
+                reason=f"legacy {i}",
+            )  # fmt: skip
+            event.hash = compute_hash(event.hashed_fields())
+            event._append("default")
+            events.append(event)
+            seq, prev = seq + 1, event.hash
+        if connection.vendor == "postgresql":  # what migration 0004 does for existing events
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence('audit_auditevent', 'seq'),"
+                    " GREATEST(MAX(seq) + 1, nextval(pg_get_serial_sequence("
+                    "'audit_auditevent', 'seq'))), false) FROM audit_auditevent"
+                )
+    return events
+
+
+@pytest.fixture
+def legacy_events(alice: User) -> Callable[[int], list[AuditEvent]]:
+    """Append ``n`` legacy (hash-chained) events by Alice."""
+    return lambda n: append_legacy(n, actor=alice)
 
 
 @pytest.fixture(autouse=True)

@@ -82,16 +82,16 @@ def test_admin_shows_the_trail_read_only(make_events: Events) -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE audit_auditevent SET reason = 'rewritten' WHERE seq = 1",
-        "DELETE FROM audit_auditevent WHERE seq = 1",
+        "UPDATE audit_auditevent SET reason = 'rewritten' WHERE seq = %s",
+        "DELETE FROM audit_auditevent WHERE seq = %s",
     ],
     ids=["update", "delete"],
 )
 def test_postgres_trigger_refuses_raw_update_and_delete(make_events: Events, sql: str) -> None:
-    make_events(1)
+    (event,) = make_events(1)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, [event.seq])
     assert AuditEvent.objects.get().reason == "correction 1"
 
 

@@ -22,6 +22,7 @@ from django.db.models.query import QuerySet
 from combat_norse.audit import api
 from combat_norse.audit.api import record_event
 from combat_norse.audit.export import HEADER, ExportFilter, write_csv
+from combat_norse.audit.models import AuditEvent
 from combat_norse.cli.main import main
 
 pytestmark = pytest.mark.req("#3")
@@ -34,8 +35,9 @@ def _at(day: int, hour: int = 12) -> datetime:
 
 
 @pytest.fixture
-def trail(alice: User, bob: User, sites: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Six events over three days, two sites, three participants."""
+def trail(alice: User, bob: User, sites: None, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Six events over three days, two sites, three participants; returns their seqs (the
+    database numbers events: on PostgreSQL the numbers go on from earlier tests)."""
     plan = [
         (_at(1, 9), "YNH", "YNH-001"),
         (_at(1, 23), "YNH", "YNH-002"),
@@ -44,14 +46,21 @@ def trail(alice: User, bob: User, sites: None, monkeypatch: pytest.MonkeyPatch) 
         (_at(3, 8), "BAR", "BAR-001"),
         (_at(3, 9), "", ""),
     ]
+    seqs = []
     with transaction.atomic():
         for when, site, ref in plan:
             monkeypatch.setattr(api, "_now", lambda when=when: when)
-            record_event(
+            seqs.append(record_event(
                 actor=alice, action="update", object_type="crf.Form", object_id=7,
                 changes={"weight_kg": [70, 71.5]}, reason="re-weighed",
                 site_code=site, participant_ref=ref,
-            )  # fmt: skip
+            ).seq)  # fmt: skip
+    return seqs
+
+
+def _nth(trail: list[int], rows: Any) -> list[str]:
+    """Each exported row as its place (1..6) among the fixture's events."""
+    return [str(trail.index(int(r["seq"])) + 1) for r in rows]
 
 
 def _export(capsys: pytest.CaptureFixture[str], *options: str) -> list[dict[str, str]]:
@@ -61,11 +70,11 @@ def _export(capsys: pytest.CaptureFixture[str], *options: str) -> list[dict[str,
 
 @pytest.mark.django_db
 def test_export_writes_every_column_of_every_event(
-    trail: None, capsys: pytest.CaptureFixture[str]
+    trail: list[int], capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = _export(capsys)
     assert tuple(rows[0]) == HEADER
-    assert [r["seq"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert _nth(trail, rows) == ["1", "2", "3", "4", "5", "6"]
     first = rows[0]
     assert first["occurred_at"] == "2025-03-01T09:00:00.000000Z"
     assert (first["actor"], first["action"], first["object_type"], first["object_id"]) == (
@@ -73,7 +82,8 @@ def test_export_writes_every_column_of_every_event(
     )  # fmt: skip
     assert json.loads(first["changes"]) == {"weight_kg": [70, 71.5]}
     assert first["reason"] == "re-weighed"
-    assert rows[1]["prev_hash"] == first["hash"]
+    assert rows[1]["prev_hash"] == ""  # sealed events are not chained (issue 19)
+    assert len(first["hash"]) == 64
 
 
 @pytest.mark.django_db
@@ -91,21 +101,22 @@ def test_export_writes_every_column_of_every_event(
     ],
 )
 def test_export_filters_by_date_site_and_participant(
-    trail: None, capsys: pytest.CaptureFixture[str], options: list[str], expected: list[str]
+    trail: list[int], capsys: pytest.CaptureFixture[str], options: list[str], expected: list[str]
 ) -> None:
-    assert [r["seq"] for r in _export(capsys, *options)] == expected
+    assert _nth(trail, _export(capsys, *options)) == expected
 
 
 @pytest.mark.django_db
 def test_export_to_a_file_prints_the_row_count(
-    trail: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trail: list[int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "trail.csv"
     assert main(["audit", "export", "--as", "bob", "--site", "bar", "--output", str(target)]) == 0
     assert json.loads(capsys.readouterr().out) == {"output": str(target), "rows": 2}
     with target.open(newline="", encoding="utf-8") as fh:
-        assert [r["seq"] for r in csv.DictReader(fh)] == ["3", "5"]
-    assert [p.name for p in tmp_path.iterdir()] == ["trail.csv"]  # no temporary file left
+        assert _nth(trail, csv.DictReader(fh)) == ["3", "5"]
+    assert "trail.csv" in [p.name for p in tmp_path.iterdir()]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".trail.csv")]  # no tmp file
 
 
 @pytest.mark.django_db
@@ -170,7 +181,9 @@ def test_export_of_thousands_of_events_streams_through_an_iterator(alice: User) 
     assert calls == [500, 2000]
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert len(rows) == 5001
-    assert [int(r[0]) for r in rows[1:]] == list(range(1, 5001))
+    assert [int(r[0]) for r in rows[1:]] == list(
+        AuditEvent.objects.order_by("seq").values_list("seq", flat=True)
+    )
 
 
 def test_cli_argument_errors_exit_2_in_a_subprocess() -> None:
@@ -211,7 +224,8 @@ def test_console_script_verifies_and_exports_the_committed_trail(
         [str(CLI), "audit", "verify"], capture_output=True, text=True, env=env, timeout=60,
         check=False,
     )  # fmt: skip
-    assert (done.returncode, json.loads(done.stdout)) == (0, {"ok": True, "events": 3})
+    out = json.loads(done.stdout)
+    assert (done.returncode, out["ok"], out["events"], out["unsealed"]) == (0, True, 3, 3)
     target = tmp_path / "ynh.csv"
     done = subprocess.run(
         [str(CLI), "audit", "export", "--as", "bob", "--site", "YNH", "-o", str(target)],
@@ -224,7 +238,7 @@ def test_console_script_verifies_and_exports_the_committed_trail(
 @pytest.mark.django_db
 @pytest.mark.req("§11")
 def test_export_is_refused_to_site_masked_and_admin_roles_and_every_export_is_audited(
-    trail: None, bob: User, capsys: pytest.CaptureFixture[str]
+    trail: list[int], bob: User, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from combat_norse.audit.models import AuditEvent
     from combat_norse.sites.models import Membership, Site

@@ -11,17 +11,18 @@ Allocation safety (DESIGN.md principle 6). ``do_randomize`` runs in one transact
    minimization: a transaction-scoped advisory lock per list serializes the decisions, since
    each depends on all earlier ones;
 3. the allocation row is written with unique constraints per participant, per slot and per
-   minimization sequence number, then the audit event (rows → chain lock order).
+   minimization sequence number, then the audit event (one INSERT: no shared lock since
+   issue 19; the sealer orders events after commit).
 
 On SQLite the whole transaction is serialized (``BEGIN IMMEDIATE``), which gives the same
 guarantees at a lower rate.
 
 Row locks on a list or a participant are ``FOR NO KEY UPDATE``, never ``FOR UPDATE``: foreign
-keys are checked at COMMIT (Django makes them DEFERRABLE INITIALLY DEFERRED), after the audit
-chain lock is taken, with ``FOR KEY SHARE`` on the parent row. A ``FOR UPDATE`` holder that then
-waits for the chain lock would deadlock with any transaction that inserted a child row of that
-parent (an allocation of the list, an assessor assignment of the participant) and holds the
-chain lock; ``FOR NO KEY UPDATE`` serializes the same writers without that conflict.
+keys are checked at COMMIT (Django makes them DEFERRABLE INITIALLY DEFERRED), with ``FOR KEY
+SHARE`` on the parent row, which ``FOR UPDATE`` would block. (Before issue 19 a ``FOR UPDATE``
+holder waiting for the audit chain's lock deadlocked with a transaction that inserted a child
+row and held that lock; the lock is gone, the rule stays: it serializes the same writers
+without blocking foreign-key checks.)
 """
 
 
