@@ -20,7 +20,7 @@ from combat_norse.audit.merkle import (
     check_inclusion,
     leaf_hash,
 )
-from combat_norse.audit.monitor import ProofError, check_proof
+from combat_norse.audit.monitor import ProofError, check_growth, check_proof
 
 pytestmark = pytest.mark.req("#19")
 
@@ -157,3 +157,29 @@ def test_a_monitor_checks_a_proof_with_the_public_key_alone(tmp_path: Path) -> N
     cp.ensure_keys(other_key)
     with pytest.raises(ProofError, match="signature"):
         check_proof(proof, other_key / cp.PUBLIC_KEY)
+
+
+def test_a_monitor_with_an_earlier_head_sees_growth_and_refuses_a_fork(tmp_path: Path) -> None:
+    cp.ensure_keys(tmp_path)
+    key = cp.load_signing_key(tmp_path)
+    leaves = [leaf_hash(bytes([i])) for i in range(9)]
+    tree = LeafTree(leaves)
+
+    def signed(size: int, root: bytes) -> cp.Checkpoint:
+        head = cp.Head(trail_id="t", tree_size=size, root_hash=root.hex(),
+                       timestamp=f"2025-03-0{size % 9 + 1}T08:00:00.000000Z")  # fmt: skip
+        return cp.Checkpoint(head=head, signature=cp.sign_head(head, key), key_id="k",
+                             prev_size=0, leaves=())  # fmt: skip
+
+    earlier = cp.write_checkpoint(tmp_path / "kept", signed(4, tree.root(4)))
+    latest = signed(9, tree.root(9))
+    proof = {"prior_size": 4, "consistency": tree.consistency(4, 9),
+             "checkpoint": {"head": latest.head.as_json(), "signature": latest.signature}}
+    assert check_growth(proof, tmp_path / cp.PUBLIC_KEY, earlier)["tree_size"] == 9
+    forked = LeafTree([leaf_hash(b"rewritten"), *leaves[1:]])  # history rewritten, re-signed
+    rewritten = signed(9, forked.root(9))
+    forged = {"prior_size": 4, "consistency": forked.consistency(4, 9),
+              "checkpoint": {"head": rewritten.head.as_json(),
+                             "signature": rewritten.signature}}  # fmt: skip
+    with pytest.raises(ProofError, match="not a prefix"):
+        check_growth(forged, tmp_path / cp.PUBLIC_KEY, earlier)
