@@ -75,8 +75,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from combat_norse.audit.verify import verify_chain
 
     result = verify_chain(chunk_size=args.chunk_size, public_key=public_key)
-    emit_json(result.as_json())
-    return EXIT_OK if result.ok else EXIT_FAILED_CHECK
+    out = result.as_json()
+    ok = result.ok
+    if args.state:
+        from combat_norse.exports.state import reconcile
+
+        state = reconcile()
+        out["state"] = state.as_json()
+        ok = ok and state.ok
+    emit_json(out)
+    return EXIT_OK if ok else EXIT_FAILED_CHECK
 
 
 def _seconds(raw: str) -> float:
@@ -224,6 +232,9 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     verify.add_argument("--public-key", metavar="PEM",
                         help="check checkpoints with this public key")  # fmt: skip
+    verify.add_argument("--state", action="store_true",
+                        help="also replay the trail against the data (allocations, screening "
+                        "decisions, consents, participants, form values)")  # fmt: skip
     verify.add_argument("--chunk-size", type=_chunk_size, default=2000, help=argparse.SUPPRESS)
     verify.set_defaults(func=cmd_verify)
 
