@@ -18,11 +18,13 @@ Where each statement comes from (SQLite):
   participant; the latest consent and its withdrawals; the decision row and its history row; the
   site counter
   (get, lock, update); the participant and its history row; the event; release.
-- ``do_randomize`` (permuted blocks) 20: the participant lookup; savepoint; memberships; the
-  participant locked; an existing allocation; consent and withdrawals; the active list; the
-  slot locked; the slot taken and its history row (with the actor); the allocation and its
-  history row; the event; the dose plan (the weight read, the plan, its history row and its
-  event; issue 16); the slots left in the stratum; release.
+- ``do_randomize`` (permuted blocks) 20: the participant lookup (with its site only); savepoint;
+  memberships; the participant locked with its screening; an existing allocation (its own
+  query after the lock: joined into the locking read, PostgreSQL would not see an allocation
+  committed while it waited); consent and withdrawals; the active list; the slot locked; the
+  slot taken and its history row (with the actor); the allocation and its history row; the
+  event; the dose plan (the weight read, the plan, its history row and its event; issue 16);
+  the slots left in the stratum (counted up to the alert threshold); release.
 - ``do_randomize`` (minimization) 17: as above with the earlier allocations read in one query
   instead of a slot locked, taken and counted.
 """

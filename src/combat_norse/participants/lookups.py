@@ -24,12 +24,15 @@ def screening_by_id(ref: ScreeningEntry | str) -> ScreeningEntry:
         raise NotFound("screening_id", f"screening {shown(ref)}") from None
 
 
-def participant_by_study_id(ref: Participant | str) -> Participant:
-    """The participant ``ref`` (returned as is when it is one); NotFound otherwise."""
+def participant_by_study_id(
+    ref: Participant | str, *, related: tuple[str, ...] = ("site", "screening")
+) -> Participant:
+    """The participant ``ref`` (returned as is when it is one), read with ``related``;
+    NotFound otherwise."""
     if isinstance(ref, Participant):
         return ref
     try:
-        return Participant.unscoped.select_related("site", "screening").get(
+        return Participant.unscoped.select_related(*related).get(
             study_id=str(ref).strip().upper()
         )
     except Participant.DoesNotExist:

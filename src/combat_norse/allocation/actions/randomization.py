@@ -121,7 +121,8 @@ def do_randomize(
     (site coordinator or investigator) of the participant's site may randomize; a second call
     returns the first allocation."""
     now = now or timezone.now()
-    participant = participant_by_study_id(participant)
+    # the screening is read under the lock in _allocate: not here
+    participant = participant_by_study_id(participant, related=("site",))
     attempt = Attempt.on(AuditAction.RANDOMIZE, participant)
     try:
         return _allocate(actor, participant, now, attempt)
@@ -142,6 +143,9 @@ def _allocate(actor: User, participant: Participant, now: datetime, attempt: Att
             .select_related("site", "screening")
             .get(pk=participant.pk)
         )
+        # A query of its own, after the lock: joined into the locking read, PostgreSQL would
+        # re-check only the locked row after waiting and show the allocation that the
+        # transaction we waited for just made as missing (a duplicate allocation attempt).
         existing = Allocation.unscoped.filter(participant=participant).first()
         if existing is not None:
             return existing
@@ -211,9 +215,13 @@ def _allocate(actor: User, participant: Participant, now: datetime, attempt: Att
 
 def _check_capacity(rlist: RandomizationList, stratum: str) -> None:
     threshold = int(rlist.parameters.get("alert_threshold", LIST_ALERT_THRESHOLD))
-    remaining = ListSlot.unscoped.filter(
-        randomization_list=rlist, stratum=stratum, participant__isnull=True
-    ).count()
+    # Count at most threshold + 1 unused slots: the exact number matters only at or below the
+    # threshold, and the scan stops there instead of counting the whole stratum each time.
+    remaining = len(
+        ListSlot.unscoped.filter(
+            randomization_list=rlist, stratum=stratum, participant__isnull=True
+        ).values_list("pk", flat=True)[: threshold + 1]
+    )
     if remaining <= threshold:
         _raise_list_alert(rlist, stratum, remaining)
 
