@@ -1,7 +1,8 @@
 """System checks of the audit trail (DESIGN.md principle 7).
 
 ``audit.W001`` (database check, run by ``migrate`` and ``check --database default``): on
-PostgreSQL the append-only trigger of migration 0002 is missing or disabled.
+PostgreSQL an append-only trigger (migration 0002 on the events, 0004 on the tree's leaves and
+the trail id) is missing or disabled.
 """
 
 from __future__ import annotations
@@ -26,18 +27,23 @@ def check_append_only_trigger(databases: Any = None, **kwargs: Any) -> list[Chec
                 if not row or not row[0]:
                     continue  # not migrated yet
                 cursor.execute(
-                    "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_auditevent'::regclass"
-                    " AND tgname = 'audit_auditevent_no_update_delete' AND tgenabled <> 'D'"
+                    "SELECT count(*) FROM pg_trigger WHERE tgenabled <> 'D' AND tgname IN"
+                    " ('audit_auditevent_no_update_delete', 'audit_auditleaf_no_update_delete',"
+                    " 'audit_audittrail_no_update_delete')"
                 )
                 enabled = cursor.fetchone()
+                cursor.execute("SELECT to_regclass('audit_auditleaf') IS NOT NULL")
+                sealed = cursor.fetchone()
         except DatabaseError:
             continue
-        if not enabled or enabled[0] == 0:
+        expected = 3 if sealed and sealed[0] else 1  # before migration 0004: the events only
+        if not enabled or enabled[0] < expected:
             problems.append(
                 Warning(
-                    "the append-only trigger of the audit table is missing or disabled",
+                    "an append-only trigger of the audit tables is missing or disabled",
                     hint="run `manage.py migrate audit`; re-enable with ALTER TABLE "
-                    "audit_auditevent ENABLE TRIGGER ALL, then run `combat-norse audit verify`",
+                    "audit_auditevent (audit_auditleaf, audit_audittrail) ENABLE TRIGGER ALL, "
+                    "then run `combat-norse audit verify`",
                     id="audit.W001",
                 )
             )

@@ -107,8 +107,15 @@ def cmd_seal(args: argparse.Namespace) -> int:
             return EXIT_OK
         import time
 
+        from django.db import DatabaseError, connections
+
         while True:  # the background sealer: one line per seal that sealed something
-            sealed = seal_pending()
+            try:
+                sealed = seal_pending()
+            except DatabaseError as exc:  # the database restarts: try again next time
+                print(f"error: seal failed, retrying: {exc}".splitlines()[0], file=sys.stderr)
+                connections.close_all()
+                sealed = 0
             if sealed:
                 emit_json({"sealed": sealed})
                 sys.stdout.flush()
