@@ -57,7 +57,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 SITES = {"YNH": "bench_ynh", "SNU": "bench_snu", "PSL": "bench_psl", "OHS": "bench_ohs"}
-SEED = 2**60 + 20261126
 
 
 # ------------------------------------------------------------------------ database plumbing
@@ -181,7 +180,7 @@ def set_up(args: argparse.Namespace, url: str) -> dict[str, Any]:
     coordinators = {code: do_add_user(name, "site_coordinator", (code,)).user
                     for code, name in SITES.items()}  # fmt: skip
     blocks = math.ceil(args.participants / 4 / 2) + 20  # block sizes 2 and 4: room + margin
-    rlist = do_setup_list(statistician, design=args.design, seed=SEED,
+    rlist = do_setup_list(statistician, design=args.design, seed=None,  # drawn by the system
                           environment="production", blocks_per_stratum=blocks)  # fmt: skip
     t1 = time.perf_counter()
     if args.enroll == "actions":
