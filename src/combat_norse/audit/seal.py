@@ -9,8 +9,9 @@ scheduler): it is idempotent and safe with two running at once.
 * PostgreSQL: by ``(xid, seq)``, for events whose transaction id is below the *horizon*, the
   oldest transaction of this database still running (from ``pg_current_snapshot()``; the
   sealer's own transaction does not count, and transactions of other databases on the same
-  server are left out through ``pg_stat_activity``). Every transaction below the horizon has
-  ended, so no event can later appear below it: each batch continues the order of the last.
+  server are left out through ``pg_locks`` and ``pg_stat_activity``). Every transaction below
+  the horizon has ended, so no event can later appear below it: each batch continues the
+  order of the last.
   Events written before this scheme carry the xid of migration 0004 and come first, by seq.
 * SQLite: one writer at a time (``BEGIN IMMEDIATE``), so by ``seq``.
 
@@ -52,18 +53,32 @@ _REDACTED_ACTIONS = frozenset(a.value for a in ARM_REVEALING_ACTIONS)
 
 # The horizon: no transaction of this database below it is still running (see module doc).
 # A snapshot lists the running xids below its xmax (its own excepted); xids at or above xmax
-# are not listed, so xmax bounds the horizon, except that the sealer's own transaction may be
-# exactly xmax (nothing else can then be running below it: its own events are sealable).
+# are not listed, so xmax bounds the horizon. Transactions of other databases on the server
+# (their xids and subtransaction xids, from the locks each holds on its own xid) do not count,
+# nor does an xid that has ended since the snapshot. The sealer's own transaction, when it has
+# written events (a test; in production the sealer writes none before this), may be above
+# xmax: its events are sealable once every xid between xmax and it has ended or belongs to
+# another database (checked for at most 100,000 xids; beyond, it waits for a later run).
 HORIZON_SQL = """
-WITH snap AS (SELECT pg_current_snapshot() AS s, pg_current_xact_id_if_assigned() AS own)
+WITH snap AS (SELECT pg_current_snapshot() AS s, pg_current_xact_id_if_assigned() AS own),
+others AS (
+    SELECT l.transactionid::text::bigint AS x
+      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+     WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock'
+       AND a.datname IS DISTINCT FROM current_database()),
+bounds AS (
+    SELECT pg_snapshot_xmax(s)::text::bigint AS xmax, own::text::bigint AS own FROM snap)
 SELECT LEAST(
-    (SELECT CASE WHEN own = pg_snapshot_xmax(s) THEN pg_snapshot_xmax(s)::text::bigint + 1
-                 ELSE pg_snapshot_xmax(s)::text::bigint END FROM snap),
+    (SELECT CASE
+        WHEN own IS NOT NULL AND own >= xmax AND own - xmax < 100000 AND NOT EXISTS (
+            SELECT 1 FROM generate_series(xmax, own - 1) AS g(x)
+             WHERE pg_xact_status(g.x::text::xid8) = 'in progress'
+               AND (g.x % 4294967296) NOT IN (SELECT x FROM others))
+        THEN own + 1 ELSE xmax END FROM bounds),
     (SELECT min(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
       WHERE x IS DISTINCT FROM snap.own
-        AND (x::text::bigint % 4294967296) NOT IN (
-            SELECT backend_xid::text::bigint FROM pg_stat_activity
-             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())))
+        AND pg_xact_status(x) = 'in progress'
+        AND (x::text::bigint % 4294967296) NOT IN (SELECT x FROM others)))
 """
 
 

@@ -271,3 +271,25 @@ def test_cli_verify_names_the_missing_range_and_exits_1(
     out = json.loads(capsys.readouterr().out)
     assert (out["ok"], out["first_bad_event"], out["missing"]) == (False, None, [6, 6])
     assert out["reason"].startswith("missing events at positions 6..6")
+
+
+@pytest.mark.postgres
+def test_a_transaction_left_open_in_another_database_does_not_hold_back_sealing(
+    make_events: Events,
+) -> None:
+    """Other databases on the same server (other applications, other test runs) do not
+    count for the horizon: only this database's running transactions do. (On a quiet server
+    the other transaction's xid lies between the snapshot's xmax and this test's own xid,
+    the case that held sealing back before the horizon looked at pg_locks.)"""
+    import psycopg
+
+    params = connection.settings_dict
+    other = psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432,
+                            user=params["USER"] or "postgres", dbname="postgres")  # fmt: skip
+    try:
+        other.execute("SELECT pg_current_xact_id()")  # an xid older than the events below
+        make_events(3)
+        assert seal_pending() == 4  # the three and the trail's start
+    finally:
+        other.rollback()
+        other.close()
