@@ -168,9 +168,13 @@ def test_a_sealer_killed_mid_batch_leaves_nothing_and_the_next_one_seals_everyth
         finally:
             cursor.execute("COMMIT")
     assert sealer.returncode == -signal.SIGKILL
-    for _ in range(100):  # the killed sealer's backend rolls back once it sees its client gone
+    for _ in range(300):  # the killed sealer's backend rolls back once it sees its client gone
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory')"
+                " + (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid())"
+            )
             row = cursor.fetchone()
         if not row or not row[0]:
             break
