@@ -52,3 +52,22 @@ def _test_settings(request: pytest.FixtureRequest) -> None:
     settings.COMBAT_NORSE_AUDIT_CHECKPOINT_DIR = audit_dir / "checkpoints"
     if not request.node.get_closest_marker("real_password_hashing"):
         settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Any:
+    """pytest-django's test databases, and before they are dropped: end any backend that a
+    test's process or thread left on a PostgreSQL test database (killed workers and sealers,
+    two workers at once), so the teardown does not fail with "database ... is being accessed
+    by other users"."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connection = connections[alias]
+            if connection.vendor != "postgresql":
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
