@@ -174,8 +174,7 @@ def access_due(
         .exclude(status__in=CLOSED).order_by("latest", "id")
     ):  # fmt: skip
         p = readable[v.participant_id]
-        zone = str(p.screening.record.get("site_timezone") or p.site.timezone)
-        if v.latest is not None and v.latest < local_date(now, zone):
+        if v.latest is not None and v.latest < local_date(now, p.zone):
             overdue.append(v)
     hidden_forms = {f.code for f in _catalog_forms() if f.arm_revealing}
     incomplete = [

@@ -31,8 +31,7 @@ def _rewindow(sender: Any, participant: Any, actor: Any, **kwargs: Any) -> None:
 @receiver(events.follow_up_ended, dispatch_uid="crf.close_visits")
 def _close(sender: Any, participant: Any, actor: Any, **kwargs: Any) -> None:
     if participant.ended_at is not None:
-        zone = participant.screening.record.get("site_timezone") or participant.site.timezone
-        close_after_end(participant, actor, local_date(participant.ended_at, zone))
+        close_after_end(participant, actor, local_date(participant.ended_at, participant.zone))
 
 
 @receiver(events.onset_corrected, dispatch_uid="crf.note_invalidated_signatures")

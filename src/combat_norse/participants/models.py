@@ -215,6 +215,12 @@ class Participant(models.Model):
         return self.site.code, self.study_id
 
     @property
+    def zone(self) -> str:
+        """The IANA zone the participant's dates and clocks are read in: the screening record's
+        ``site_timezone``, else the site's."""
+        return str(self.screening.record.get("site_timezone") or self.site.timezone)
+
+    @property
     def is_randomized(self) -> bool:
         """Whether an allocation exists (through the reverse relation, so this app imports
         nothing from the allocation app; the arm itself is read through access_allocation)."""

@@ -15,7 +15,6 @@ from combat_norse.crf.presenters import present_due, shown_values
 from combat_norse.participants.models import Participant
 from combat_norse.protocol.safety import clock_status, is_susar
 from combat_norse.safety.actions.clocks import ae_id
-from combat_norse.safety.actions.common import zone_of
 from combat_norse.safety.actions.treatment import exposure
 from combat_norse.safety.models import DoseDeviation, DosePlan, LabAlert, SafetyClock
 from combat_norse.sites.access import Scope
@@ -32,8 +31,8 @@ def present_plan(plan: DosePlan) -> dict[str, Any]:
         "weight_kg": float(plan.weight_kg),
         "basis": plan.basis,
         "reason": plan.reason,
-        "created_at": _local(plan.created_at, zone_of(plan.participant)),
-        "superseded_at": _local(plan.superseded_at, zone_of(plan.participant)),
+        "created_at": _local(plan.created_at, plan.participant.zone),
+        "superseded_at": _local(plan.superseded_at, plan.participant.zone),
         "suggestion": plan.suggestion,
     }
 
@@ -61,8 +60,8 @@ def present_deviation(d: DoseDeviation) -> dict[str, Any]:
         "dose_instance": d.dose.number if d.dose is not None else None,
         "kind": d.kind,
         "detail": d.detail,
-        "detected_at": _local(d.detected_at, zone_of(d.participant)),
-        "cleared_at": _local(d.cleared_at, zone_of(d.participant)),
+        "detected_at": _local(d.detected_at, d.participant.zone),
+        "cleared_at": _local(d.cleared_at, d.participant.zone),
     }
 
 
@@ -70,7 +69,7 @@ def present_treatment(participant: Participant, plans: list[DosePlan],
                       doses: list[FormInstance], deviations: list[DoseDeviation]) -> dict[str, Any]:
     """``treatment show``: the plan in force, earlier plans, every dose record, deviations and
     the exposure (the first study-drug dose given and its study day)."""
-    zone = zone_of(participant)
+    zone = participant.zone
     current = plans[-1] if plans else None
     return {
         "study_id": participant.study_id,
@@ -86,7 +85,7 @@ def present_treatment(participant: Participant, plans: list[DosePlan],
 
 def present_clock(clock: SafetyClock, now: datetime) -> dict[str, Any]:
     """§14 ``safety clocks`` entry; ``due`` in the site's zone, with its offset."""
-    zone = zone_of(clock.participant)
+    zone = clock.participant.zone
     status = "withdrawn" if clock.withdrawn_at is not None \
         else clock_status(clock.due, clock.reported_at, now)  # fmt: skip
     return {
@@ -134,7 +133,7 @@ def present_adverse_events(aes: Iterable[FormInstance], scope: Scope) -> dict[st
 
 def present_alerts(participant: Participant, alerts: Iterable[LabAlert]) -> dict[str, Any]:
     """§14 ``alerts``: kind, item, value, rule and when it was raised (site's zone)."""
-    zone = zone_of(participant)
+    zone = participant.zone
     return {
         "study_id": participant.study_id,
         "alerts": [{"kind": a.kind, "item": a.item, "value": a.value, "rule": a.rule,
@@ -149,7 +148,7 @@ def present_due_work(due: Mapping[str, list[Any]], site: str | None,
     out["open_clocks"] = [present_clock(c, now) for c in due["open_clocks"]]
     out["overdue_safety_labs"] = [
         {"study_id": p.study_id, "labs": labs_due.kind,
-         "due_by": _local(labs_due.due_by, zone_of(p))}
+         "due_by": _local(labs_due.due_by, p.zone)}
         for p, labs_due in due["overdue_safety_labs"]
     ]  # fmt: skip
     return out

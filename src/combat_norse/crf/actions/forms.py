@@ -131,7 +131,7 @@ def _sync_queries(instance: FormInstance, participant: Participant, actor: User)
         visit_window=(instance.visit.earliest, instance.visit.latest),
         death_recorded=FormInstance.unscoped.filter(participant=participant, form="death")
         .exclude(status=FormStatus.IN_PROGRESS).exists(),
-        enrolled_on=local_date(participant.enrolled_at, visit_zone(participant)),
+        enrolled_on=local_date(participant.enrolled_at, participant.zone),
         item_codes=frozenset(catalog.form(instance.form, instance.form_version).item_map),
     )  # fmt: skip
     failing = rules.findings(ctx)
@@ -250,7 +250,7 @@ def do_save_form(
                               **{f"item:{k}": v for k, v in changes.items()}})  # fmt: skip
         _seal(form, now)
         queries = _sync_queries(current, participant, actor)
-        refresh_status(visit, local_date(now, visit_zone(participant)), actor)
+        refresh_status(visit, local_date(now, participant.zone), actor)
         if form.code == "death" and current.status == FormStatus.COMPLETE \
                 and participant.status == ParticipantStatus.ACTIVE:  # fmt: skip
             _end_by_death(actor, participant, values)
@@ -261,10 +261,6 @@ def do_save_form(
     return current, queries
 
 
-def visit_zone(participant: Participant) -> str:
-    return str(participant.screening.record.get("site_timezone") or participant.site.timezone)
-
-
 def _end_by_death(actor: User, participant: Participant, values: Mapping[str, Any]) -> None:
     """Saving the death form ends follow-up with status died (§14)."""
     from datetime import date, time
@@ -273,7 +269,7 @@ def _end_by_death(actor: User, participant: Participant, values: Mapping[str, An
     from combat_norse.participants.actions import do_end_follow_up
 
     died_on = date.fromisoformat(values["died_on"])
-    at = datetime.combine(died_on, time(12), tzinfo=ZoneInfo(visit_zone(participant)))
+    at = datetime.combine(died_on, time(12), tzinfo=ZoneInfo(participant.zone))
     do_end_follow_up(actor, participant, status="died", reason="death form saved",
                      at=min(at, timezone.now()))  # fmt: skip
 

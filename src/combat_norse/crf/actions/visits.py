@@ -35,19 +35,15 @@ def local_date(moment: datetime, zone: str) -> date:
     return moment.astimezone(ZoneInfo(zone)).date()
 
 
-def _zone(participant: Participant) -> str:
-    return str(participant.screening.record.get("site_timezone") or participant.site.timezone)
-
-
 def _onset_date(participant: Participant) -> date | None:
     onset = participant.screening.se_onset
-    return None if onset is None else local_date(onset, _zone(participant))
+    return None if onset is None else local_date(onset, participant.zone)
 
 
 def create_visits(participant: Participant, actor: Actor) -> list[Visit]:
     """The baseline visit and the windowed visits of a newly enrolled participant (the rows
     and their history; the enrollment's own event covers them)."""
-    enrolled_on = local_date(participant.enrolled_at, _zone(participant))
+    enrolled_on = local_date(participant.enrolled_at, participant.zone)
     made = [Visit(participant=participant, code="baseline", target=enrolled_on,
                   earliest=enrolled_on, latest=enrolled_on)]  # fmt: skip
     onset = _onset_date(participant)
@@ -102,7 +98,7 @@ def event_or_day_visit(participant: Participant, code: str, actor: Actor) -> Vis
     existing = Visit.unscoped.filter(participant=participant, code=code).first()
     if existing is not None:
         return existing
-    today = local_date(timezone.now(), _zone(participant))
+    today = local_date(timezone.now(), participant.zone)
     target: date | None = None
     if code.startswith("inpatient_day_"):
         day = code.removeprefix("inpatient_day_")
@@ -156,7 +152,7 @@ def run_visit_clock(now: datetime | None = None) -> int:
             .exclude(status__in=(VisitStatus.MISSED, VisitStatus.NOT_APPLICABLE))
             .filter(participant__status=ParticipantStatus.ACTIVE)
         ):
-            today = local_date(now, _zone(visit.participant))
+            today = local_date(now, visit.participant.zone)
             changed += refresh_status(visit, today)
     return changed
 

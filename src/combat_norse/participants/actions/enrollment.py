@@ -128,8 +128,7 @@ def expire_unrandomized(now: datetime | None = None) -> list[str]:
         onset = p.screening.se_onset
         if onset is None:
             continue
-        zone = p.screening.record.get("site_timezone") or p.site.timezone
-        day = study_day(onset, now, zone)
+        day = study_day(onset, now, p.zone)
         if day > DEFAULT.max_study_day:
             do_move_to_observational(
                 SYSTEM, p, f"not randomized by day {DEFAULT.max_study_day} (day {day})"

@@ -37,7 +37,6 @@ from combat_norse.safety.actions.common import (
     allocated_arm,
     given_doses,
     when,
-    zone_of,
 )
 from combat_norse.safety.models import LabAlert, LabAlertKind
 
@@ -78,7 +77,7 @@ def _wanted(participant: Participant) -> dict[tuple[str, str, str], tuple[FormIn
     if labs and on_study_drug(participant):
         by_ref = {f"labs#{lab.pk}": lab for lab in labs}
         eos, rises = [], []
-        zone = ZoneInfo(zone_of(participant))
+        zone = ZoneInfo(participant.zone)
         for lab in labs:
             at = when(lab.values.get("collected_at"))
             if at is None:

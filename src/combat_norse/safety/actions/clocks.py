@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -41,7 +41,7 @@ from combat_norse.protocol.safety import (
     local_same_time,
     regulator_deadline_days,
 )
-from combat_norse.safety.actions.common import REPORT_ROLES, when, zone_of
+from combat_norse.safety.actions.common import REPORT_ROLES, when
 from combat_norse.safety.models import ClockKind, SafetyClock
 from combat_norse.sites.access import scope_for
 from combat_norse.sites.roles import Role
@@ -87,7 +87,7 @@ def _wanted(ae: FormInstance, participant: Participant) -> dict[str, tuple[datet
                                           v.get("grade"))  # fmt: skip
         days = regulator_deadline_days(country, fatal, table=regulator_table())
         if days is not None:  # a country with no entry: named by the system check E401
-            due = local_same_time(awareness, zone_of(participant), days)
+            due = local_same_time(awareness, participant.zone, days)
             out[ClockKind.REGULATOR.value] = (due, country)
     return out
 
@@ -233,8 +233,8 @@ def mail_clock_alert(clock_id: int) -> None:
                                                 "adverse_event__participant__screening") \
         .get(pk=clock_id)  # fmt: skip
     participant = clock.adverse_event.participant
-    zone = zone_of(participant)
-    local_due = timezone.localtime(clock.due, timezone=_zone(zone))
+    zone = participant.zone
+    local_due = clock.due.astimezone(ZoneInfo(zone))
     recipients = site_team_emails(participant, CLOCK_READ_ROLES - {Role.DATA_MANAGER, Role.MONITOR})
     cc = [settings.COORDINATING_CENTRE_EMAIL] if settings.COORDINATING_CENTRE_EMAIL else []
     if not recipients and not cc:
@@ -249,9 +249,3 @@ def mail_clock_alert(clock_id: int) -> None:
                  f"safety report {ae_id(clock.adverse_event)} --to ...` once sent."),
         from_email=None, recipient_list=sorted(set(recipients + cc)),
     )  # fmt: skip
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)

@@ -31,10 +31,6 @@ REPORT_ROLES = {
 }  # fmt: skip
 
 
-def zone_of(participant: Participant) -> str:
-    return str(participant.screening.record.get("site_timezone") or participant.site.timezone)
-
-
 def when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 

@@ -37,7 +37,6 @@ from combat_norse.safety.actions.common import (
     allocated_arm,
     given_doses,
     when,
-    zone_of,
 )
 from combat_norse.safety.models import DeviationKind, DoseDeviation, DosePlan, PlanBasis
 from combat_norse.sites.access import scope_for
@@ -295,7 +294,7 @@ def exposure(participant: Participant) -> dict[str, Any] | None:
     return {
         "drug": first[0].values["drug"],
         "given_at": given_at.isoformat(),
-        "study_day": study_day(onset, given_at, zone_of(participant)) if onset else None,
+        "study_day": study_day(onset, given_at, participant.zone) if onset else None,
         "instance": first[0].number,
     }
 
