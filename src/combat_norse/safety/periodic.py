@@ -20,7 +20,7 @@ def run_periodic(now: datetime | None = None) -> dict[str, Any]:
     from combat_norse.safety.actions.treatment import flag_missing_first_doses
 
     now = now or timezone.now()
-    out: dict[str, Any] = {"moved_to_observational": expire_unrandomized(),
+    out: dict[str, Any] = {"moved_to_observational": expire_unrandomized(now),
                            "visits_updated": run_visit_clock(now)}  # fmt: skip
     out.update(run_safety_clocks(now))
     out["lab_alerts_sent"] = send_unsent_lab_alerts()

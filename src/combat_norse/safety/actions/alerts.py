@@ -41,15 +41,15 @@ from combat_norse.safety.actions.common import (
 from combat_norse.safety.models import LabAlert, LabAlertKind
 
 
-def on_tocilizumab(participant: Participant) -> bool:
-    return allocated_arm(participant) == "tocilizumab" or FormInstance.unscoped.filter(
-        participant=participant, form="dose", values__drug="tocilizumab"
-    ).exists()
+def on_tocilizumab(participant: Participant, arm: str | None, doses: list[FormInstance]) -> bool:
+    """Allocated to tocilizumab, or any tocilizumab dose recorded (§14 safety rules)."""
+    return arm == "tocilizumab" or any(d.values.get("drug") == "tocilizumab" for d in doses)
 
 
-def on_study_drug(participant: Participant) -> bool:
-    return (participant.cohort == Cohort.RANDOMIZED and allocated_arm(participant) is not None) \
-        or bool(given_doses(participant))  # fmt: skip
+def on_study_drug(participant: Participant, arm: str | None, doses: list[FormInstance]) -> bool:
+    """Randomized to a study drug, or any study dose given (the DRESS watch applies)."""
+    return (participant.cohort == Cohort.RANDOMIZED and arm is not None) \
+        or bool(given_doses(participant, doses))  # fmt: skip
 
 
 def _labs(participant: Participant) -> list[FormInstance]:
@@ -61,7 +61,9 @@ def _wanted(participant: Participant) -> dict[tuple[str, str, str], tuple[FormIn
     """(kind, item, key) → (source labs instance, value, rule text) for every finding now."""
     out: dict[tuple[str, str, str], tuple[FormInstance, Any, str]] = {}
     labs = _labs(participant)
-    if on_tocilizumab(participant):
+    arm = allocated_arm(participant)
+    doses = list(FormInstance.unscoped.filter(participant=participant, form="dose"))
+    if on_tocilizumab(participant, arm, doses):
         for lab in labs:
             v = lab.values
             for alert in tocilizumab_alerts(
@@ -74,7 +76,7 @@ def _wanted(participant: Participant) -> dict[tuple[str, str, str], tuple[FormIn
                 item = {"anc": "anc_per_mm3", "platelets": "platelets_per_mm3",
                         "alt": "alt_u_l", "ast": "ast_u_l"}[alert.lab]  # fmt: skip
                 out[(kind, item, f"labs#{lab.pk}")] = (lab, v.get(item), alert.message)
-    if labs and on_study_drug(participant):
+    if labs and on_study_drug(participant, arm, doses):
         by_ref = {f"labs#{lab.pk}": lab for lab in labs}
         eos, rises = [], []
         zone = ZoneInfo(participant.zone)

@@ -44,11 +44,22 @@ from combat_norse.sites.access import scope_for
 
 def plan_in_force(participant: Participant, at: datetime | None = None) -> DosePlan | None:
     """The plan in force at ``at`` (now by default): the last created at or before it."""
-    plans = DosePlan.unscoped.filter(participant=participant).order_by("-created_at", "-id")
-    if at is not None:
-        earlier = plans.filter(created_at__lte=at).first()
-        return earlier or plans.last()  # a dose before any plan: judged on the first plan
-    return plans.first()
+    return _plan_at(_plans(participant), at)
+
+
+def _plans(participant: Participant) -> list[DosePlan]:
+    return list(DosePlan.unscoped.filter(participant=participant).order_by("created_at", "id"))
+
+
+def _plan_at(plans: list[DosePlan], at: datetime | None) -> DosePlan | None:
+    """Of ``plans`` (oldest first), the one in force at ``at``: the last created at or before
+    it; a dose before any plan is judged on the first plan; None for the latest."""
+    if not plans:
+        return None
+    if at is None:
+        return plans[-1]
+    earlier = [p for p in plans if p.created_at <= at]
+    return earlier[-1] if earlier else plans[0]
 
 
 def _suggestion(drug: str, weight: Decimal) -> dict[str, Any]:
@@ -166,16 +177,18 @@ def do_update_dose_plan(actor: User, participant: Participant | str, *, weight_k
 
 
 # ------------------------------------------------------------------------------- deviations
-def _findings(participant: Participant, dose: FormInstance) -> dict[str, str]:
+def _findings(participant: Participant, dose: FormInstance, *, arm: str | None,
+              plans: list[DosePlan], first: FormInstance | None) -> dict[str, str]:  # fmt: skip
+    """The deviations of one dose record; ``arm`` (randomized cohort only), the plans and the
+    first dose given are the participant's, read once for all their dose records."""
     values = dose.values
     if values.get("administered", "given") != "given":
         return {}
     drug, given_at = values.get("drug"), when(values.get("given_at"))
     out: dict[str, str] = {}
-    arm = allocated_arm(participant) if participant.cohort == Cohort.RANDOMIZED else None
     if arm is not None and drug is not None and drug != arm:
         out[DeviationKind.WRONG_DRUG] = f"{drug} given; allocated {arm}"
-    plan = plan_in_force(participant, given_at)
+    plan = _plan_at(plans, given_at)
     mg = values.get("dose_mg")
     if plan is not None and drug is not None and isinstance(mg, int | float):
         suggested = Decimal(str(_suggestion(drug, plan.weight_kg)["dose_mg"]))
@@ -185,10 +198,9 @@ def _findings(participant: Participant, dose: FormInstance) -> dict[str, str]:
                 f"(more than {int(DEFAULT.dose_deviation_fraction * 100)} % off)"
             )
     if arm is not None and given_at is not None:
-        first = given_doses(participant)[:1]
         randomized_at = participant.allocation.randomized_at
         limit = timedelta(hours=DEFAULT.first_dose_late_hours)
-        if first and first[0].pk == dose.pk and given_at - randomized_at > limit:
+        if first is not None and first.pk == dose.pk and given_at - randomized_at > limit:
             hours = (given_at - randomized_at).total_seconds() / 3600
             out[DeviationKind.LATE_FIRST_DOSE] = (
                 f"first dose {hours:.1f} h after randomization (limit "
@@ -204,8 +216,13 @@ def check_doses(participant: Participant, actor: Actor, now: datetime | None = N
     existing = {
         (d.dose_id, d.kind): d for d in DoseDeviation.unscoped.filter(participant=participant)
     }
-    for dose in FormInstance.unscoped.filter(participant=participant, form="dose"):
-        found = _findings(participant, dose)
+    records = list(FormInstance.unscoped.filter(participant=participant, form="dose"))
+    arm = allocated_arm(participant) if participant.cohort == Cohort.RANDOMIZED else None
+    plans = _plans(participant)
+    given = given_doses(participant, records)
+    first = given[0] if given else None
+    for dose in records:
+        found = _findings(participant, dose, arm=arm, plans=plans, first=first)
         for kind, detail in found.items():
             row = existing.get((dose.pk, kind))
             missing = existing.pop((None, kind), None)  # flagged before any dose was recorded
@@ -233,7 +250,7 @@ def check_doses(participant: Participant, actor: Actor, now: datetime | None = N
 
 
     missing = existing.get((None, DeviationKind.LATE_FIRST_DOSE))
-    if missing is not None and missing.cleared_at is None and given_doses(participant):
+    if missing is not None and missing.cleared_at is None and given:
         missing.cleared_at = now  # a first dose within 24 h was recorded after all
         audited_save(missing, actor=actor, action=AuditAction.DOSE_DEVIATION,
                      reason="a first dose within 24 h was recorded", update_fields=["cleared_at"])
