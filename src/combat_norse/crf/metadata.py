@@ -307,12 +307,11 @@ def _check_year(code: str, year: int) -> None:
         raise ItemError(code, f"year {year} is outside {YEARS[0]}–{YEARS[1]}")
 
 
-FUTURE_SKEW = timedelta(minutes=5)
-
-
-def check_not_future(form: FormDef, values: Mapping[str, Any], now: datetime) -> None:
-    """ItemError for the first ``not_future`` item of ``values`` later than ``now`` (5 minutes
-    of clock skew; a date may be the site's today anywhere on Earth, so up to now + 1 day)."""
+def check_not_future(form: FormDef, values: Mapping[str, Any], now: datetime,
+                     skew: timedelta) -> None:  # fmt: skip
+    """ItemError for the first ``not_future`` item of ``values`` later than ``now`` + ``skew``
+    (the bedside clock skew; a date may be the site's today anywhere on Earth, so up to now +
+    1 day)."""
     for item in form.items:
         raw = values.get(item.code)
         if not item.not_future or not isinstance(raw, str):
@@ -320,7 +319,7 @@ def check_not_future(form: FormDef, values: Mapping[str, Any], now: datetime) ->
         if item.type is ItemType.DATE:
             if date.fromisoformat(raw) > (now + timedelta(days=1)).date():
                 raise ItemError(item.code, "in the future")
-        elif datetime.fromisoformat(raw) > now + FUTURE_SKEW:
+        elif datetime.fromisoformat(raw) > now + skew:
             raise ItemError(item.code, "in the future")
 
 

@@ -41,6 +41,7 @@ from combat_norse.crf.models import (
     VisitStatus,
 )
 from combat_norse.participants.access import access_participant
+from combat_norse.participants.actions.common import CLOCK_SKEW
 from combat_norse.participants.actions.consent import valid_consent
 from combat_norse.participants.lookups import participant_by_study_id
 from combat_norse.participants.models import Participant, ParticipantStatus, Unmasking
@@ -208,7 +209,7 @@ def do_save_form(
         try:
             values = form.validate(data, current.values if current is not None else None)
             check_not_future(form, {k: values.get(k) for k in data if k in values},
-                             timezone.now())  # only what this save submits  # fmt: skip
+                             timezone.now(), CLOCK_SKEW)  # only what this save submits
         except ItemError as exc:
             raise BadInput(exc.item, exc.problem) from None
         before = dict(current.values) if current is not None else {}

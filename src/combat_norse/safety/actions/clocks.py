@@ -31,6 +31,7 @@ from combat_norse.core.conf import trial_settings
 from combat_norse.core.errors import BadInput, NotFound, Refused, shown
 from combat_norse.core.refusals import Attempt, refusals_audited
 from combat_norse.crf.models import FormInstance, adverse_event_id
+from combat_norse.participants.actions.common import CLOCK_SKEW
 from combat_norse.participants.lookups import participant_by_study_id
 from combat_norse.participants.models import Participant
 from combat_norse.protocol.parameters import DEFAULT
@@ -47,7 +48,6 @@ from combat_norse.sites.access import scope_for
 from combat_norse.sites.roles import Role
 
 AE_ID = re.compile(r"^(?P<study_id>[A-Z0-9]{2,8}-\d{1,6})-AE(?P<number>\d{1,6})$")
-FUTURE_SKEW = timedelta(minutes=5)
 
 
 ae_id = adverse_event_id
@@ -147,7 +147,7 @@ def do_report_safety(actor: User, raw_ae_id: str, *, to: str, at: datetime | str
         ae = adverse_event_of(participant, number, raw_ae_id)
         sent_at = _moment("at", at)
         now = timezone.now()
-        if sent_at > now + FUTURE_SKEW:
+        if sent_at > now + CLOCK_SKEW:
             raise BadInput("at", "in the future")
         clock = SafetyClock.unscoped.select_for_update().filter(adverse_event=ae, kind=kind).first()
         if clock is None or clock.withdrawn_at is not None:
