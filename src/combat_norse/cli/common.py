@@ -150,6 +150,13 @@ def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
+def optional_site(code: str | None) -> Any:
+    """The site a ``--site CODE`` option names (``NotFound`` for an unknown code), or None."""
+    from combat_norse.sites.access import access_site
+
+    return access_site(code) if code else None
+
+
 def audited_read(actor: Any) -> Any:
     """Audit a refused read (other site, role, masked) like a refused action; the access layer
     names the record it refused."""

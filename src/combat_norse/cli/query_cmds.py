@@ -14,6 +14,7 @@ from combat_norse.cli.common import (
     active_user,
     add_as_option,
     emit_json,
+    optional_site,
     setup_django,
     translate_errors,
 )
@@ -41,12 +42,12 @@ def cmd_queries(args: argparse.Namespace) -> int:
     from combat_norse.core.refusals import read_refusals_audited
     from combat_norse.crf.access import access_queries, query_counts
     from combat_norse.crf.presenters import present_queries
-    from combat_norse.sites.access import access_site, scope_for
+    from combat_norse.sites.access import scope_for
 
     actor = active_user(args.as_user)
     scope = scope_for(actor)
     with translate_errors(), read_refusals_audited(actor, AuditAction.READ_REFUSED):
-        site = access_site(args.site) if args.site else None
+        site = optional_site(args.site)
         if args.summary:
             emit_json({"summary": query_counts(scope, site=site)})
             return 0

@@ -12,17 +12,12 @@ from combat_norse.cli.common import (
     add_as_option,
     audited_read,
     emit_json,
+    optional_site,
     setup_django,
     translate_errors,
 )
 
 _read = audited_read
-
-
-def _site(code: str | None) -> Any:
-    from combat_norse.sites.access import access_site
-
-    return access_site(code) if code else None
 
 
 def cmd_due(args: argparse.Namespace) -> int:
@@ -35,7 +30,7 @@ def cmd_due(args: argparse.Namespace) -> int:
 
     actor = active_user(args.as_user)
     with translate_errors():
-        site = _site(args.site)
+        site = optional_site(args.site)
     now = timezone.now()
     due = access_due_work(scope_for(actor), site=site, now=now)
     emit_json(present_due_work(due, site.code if site is not None else None, now))
@@ -51,7 +46,7 @@ def cmd_safety_clocks(args: argparse.Namespace) -> int:
 
     actor = active_user(args.as_user)
     with translate_errors():
-        site = _site(args.site)
+        site = optional_site(args.site)
     clocks = access_clocks(actor, site=site, include_withdrawn=args.all)
     emit_json(present_clocks(clocks, timezone.now()))
     return 0
@@ -65,7 +60,7 @@ def cmd_safety_events(args: argparse.Namespace) -> int:
 
     actor = active_user(args.as_user)
     with translate_errors():
-        site = _site(args.site)
+        site = optional_site(args.site)
     scope = scope_for(actor)
     events = access_adverse_events(scope, site=site, unresolved=args.unresolved)
     emit_json(present_adverse_events(events, scope))
@@ -148,7 +143,7 @@ def cmd_treatment_deviations(args: argparse.Namespace) -> int:
 
     actor = active_user(args.as_user)
     with translate_errors():
-        site = _site(args.site)
+        site = optional_site(args.site)
     rows = access_deviations(actor, site=site, include_cleared=args.all)
     emit_json({"deviations": [present_deviation(d) for d in rows]})
     return 0
