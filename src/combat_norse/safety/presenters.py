@@ -95,8 +95,6 @@ def present_clock(clock: SafetyClock, now: datetime) -> dict[str, Any]:
         "country": clock.country,
         "due": _local(clock.due, zone),
         "status": status,
-        "reported_at": _local(clock.reported_at, zone),
-        "alert_sent_at": _local(clock.alert_sent_at, zone),
     }
 
 
@@ -135,7 +133,6 @@ def present_alerts(participant: Participant, alerts: Iterable[LabAlert]) -> dict
     """§14 ``alerts``: kind, item, value, rule and when it was raised (site's zone)."""
     zone = participant.zone
     return {
-        "study_id": participant.study_id,
         "alerts": [{"kind": a.kind, "item": a.item, "value": a.value, "rule": a.rule,
                     "raised_at": _local(a.raised_at, zone)} for a in alerts],
     }

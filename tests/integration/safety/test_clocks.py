@@ -51,8 +51,7 @@ def test_an_sae_opens_the_24_hour_clock_and_saving_is_not_a_report(
     assert clock == {
         "ae_id": f"{p.study_id}-AE1", "study_id": p.study_id, "kind": "coordinating_centre_24h",
         "country": "US", "due": "2026-11-21T09:30:00-05:00", "status": "lapsed",
-        "reported_at": None, "alert_sent_at": None,
-    }  # fmt: skip
+    }  # fmt: skip  # exactly the §14 keys
     # a non-serious event opens nothing
     save(p.study_id, "unscheduled", "adverse_event",
          _ae(aware, serious=False, seriousness=None), "coord")
