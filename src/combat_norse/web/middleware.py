@@ -1,8 +1,9 @@
 """The pages' answer to the shared errors (core/errors.py): one page, the status from the one
 table in web/errors.py, the refusal's reason in plain words.
 
-A record of another site answers 404 like an unknown id (participants/access.py: on the pages,
-existence does not leak across sites); the attempt is audited by the action or read that
+A record of another site answers 403 with the reason ``other_site``, as the command line and the
+API do (PROTOCOL §13: "refused `other site` before any role check; pages and the API answer the
+same reason"); an unknown id answers 404. The attempt is audited by the action or read that
 refused it.
 """
 
@@ -15,13 +16,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from combat_norse.core.errors import NotFound, Reason, Refused, domain_error
-from combat_norse.web.errors import NOT_FOUND_STATUS, status_for
+from combat_norse.web.errors import NOT_FOUND_STATUS, error_response, status_for
 
 
 def reason_heading(code: Reason) -> str:
     """The reason's plain words, as a heading."""
     headings = {
-        Reason.OTHER_SITE: _("Not found"),
+        Reason.OTHER_SITE: _("This record is not at one of your sites"),
         Reason.ROLE: _("This is not for your role"),
         Reason.MASKED: _("Hidden from masked assessors"),
         Reason.LOCKED: _("This form is locked"),
@@ -36,27 +37,38 @@ def reason_heading(code: Reason) -> str:
     return headings[code]
 
 
+def wants_json(request: HttpRequest) -> bool:
+    """A client that asks for JSON and not HTML (a script, htmx excepted) gets the API's body,
+    ``{"code": ..., "detail": ...}``, with the same status."""
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
 def error_page(request: HttpRequest, exc: BaseException) -> HttpResponse | None:
     """The error page of a shared error, or None for any other exception."""
     err = domain_error(exc)
     if err is None:
         return None
-    if isinstance(err, NotFound) or (isinstance(err, Refused) and err.code is Reason.OTHER_SITE):
+    if wants_json(request):
+        return error_response(err)
+    code = err.code.value if isinstance(err, Refused) else (
+        "not_found" if isinstance(err, NotFound) else "bad_input")
+    if isinstance(err, NotFound):
         return render(request, "web/error.html", {
             "heading": _("Not found"),
-            "detail": _("There is no such record, or it is not at one of your sites."),
-            "refused": "",
+            "detail": _("There is no such record."),
+            "refused": "", "code": code,
         }, status=NOT_FOUND_STATUS)  # fmt: skip
     if isinstance(err, Refused):
         return render(request, "web/error.html", {
             "heading": reason_heading(err.code),
             "detail": "",
-            "refused": err.text,
+            "refused": err.text, "code": code,
         }, status=status_for(err))  # fmt: skip
     return render(request, "web/error.html", {
         "heading": _("Something in the request is not right"),
         "detail": str(err),
-        "refused": "",
+        "refused": "", "code": code,
     }, status=status_for(err))  # fmt: skip
 
 

@@ -8,8 +8,8 @@ password change) are in the matrix, with the answers of the sign-in flow in :dat
 
 What each persona must get:
 - anonymous: the page for a public view, otherwise a redirect to the sign-in page;
-- a role the policy allows: 200, but 404 for an object of a site where the persona holds no role
-  (existence does not leak across sites);
+- a role the policy allows: 200, but 403 (reason ``other_site``, PROTOCOL §13) for an object of a
+  site where the persona holds no role;
 - any other role: 403.
 URL parameters are filled from :data:`PARAMETERS`; an unknown parameter name fails with a
 message saying where to add it.
@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from django.contrib.auth.models import User
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.urls import (
     URLPattern,
@@ -41,10 +41,10 @@ from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePatter
 
 from combat_norse.accounts.actions import do_add_user
 from combat_norse.accounts.policy import has_confirmed_device, needs_two_factor
-from combat_norse.participants.access import NotFound, access_participant
+from combat_norse.participants.access import access_participant
 from combat_norse.participants.actions import do_assign_assessor
 from combat_norse.participants.models import Participant
-from combat_norse.sites.access import AccessDenied, scope_for
+from combat_norse.sites.access import scope_for
 from combat_norse.sites.models import Membership, Site
 from combat_norse.sites.roles import PARTICIPANT_ROLES, SITE_ROLES, Role
 from combat_norse.web import account_urls
@@ -186,7 +186,7 @@ def generic_outcome(policy: ViewPolicy, user: User | None, url: str) -> Outcome:
     if not policy.allows_roles(scope.roles):
         return Outcome(403)
     if policy.scoped_object and not scope.roles_at(Site.objects.get(code=OBJECT_SITE).pk):
-        return Outcome(404)
+        return Outcome(403)
     return Outcome(200)
 
 
@@ -351,15 +351,9 @@ def _unmarked(request: HttpRequest) -> HttpResponse:
 
 @view_policy(roles=PARTICIPANT_ROLES, scoped_object=True)
 def _participant_page(request: HttpRequest, study_id: str) -> HttpResponse:
-    """What a participant page does: the access layer decides; another site's object is 404."""
-    try:
-        participant = access_participant(request.user, study_id)  # type: ignore[arg-type]
-    except NotFound:
-        raise Http404(study_id) from None
-    except AccessDenied as denied:
-        if denied.reason == "other site":
-            raise Http404(study_id) from None
-        raise
+    """What a participant page does: the access layer decides (another site's object: 403
+    ``other_site`` from the error middleware)."""
+    participant = access_participant(request.user, study_id)  # type: ignore[arg-type]
     return HttpResponse(participant.study_id)
 
 
@@ -404,7 +398,7 @@ def test_an_unknown_url_parameter_fails_with_a_message_naming_it(
         "anonymous",
     ],
 )
-def test_a_new_participant_page_is_covered_with_404_for_another_sites_persona(
+def test_a_new_participant_page_is_covered_with_403_other_site_for_another_sites_persona(
     subject: str, personas: Any, enroll: Callable[..., Participant],
     client_for: Callable[..., Client],
 ) -> None:  # fmt: skip
@@ -417,5 +411,5 @@ def test_a_new_participant_page_is_covered_with_404_for_another_sites_persona(
         got = answer(client_for(user), url)
     assert matches(got, want), f"{subject}: expected {want.describe()}, got {got.describe()}"
     assert want.status == {"site_coordinator": 200, "outcome_assessor": 200, "monitor": 200,
-                           "sponsor_viewer": 403, "site_coordinator@SNU": 404,
+                           "sponsor_viewer": 403, "site_coordinator@SNU": 403,
                            "anonymous": 302}[subject]  # fmt: skip

@@ -15,6 +15,8 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from combat_norse.allocation.models import Allocation
+
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#17", "§4", "§13")]
 
 
@@ -112,16 +114,26 @@ def test_a_screening_typed_wrong_comes_back_with_every_entry_and_the_error_by_it
     assert 'id="se_onset-error"' in text(answer) and "is in the future" in text(answer)
 
 
-def test_another_sites_coordinator_gets_404_and_a_monitor_the_reason_in_words(
+def test_another_sites_coordinator_is_refused_other_site_and_a_monitor_the_reason_in_words(
     personas: Any, enroll: Callable[..., Any], production_list: Any,
     browser_for: Callable[..., Client],
 ) -> None:  # fmt: skip
     participant = enroll()
     other = browser_for(personas.othercoord)
-    assert other.get(f"/participants/{participant.study_id}/").status_code == 404
-    assert other.get(f"/screening/{participant.screening.screening_id}/").status_code == 404
+    page = other.get(f"/participants/{participant.study_id}/")
+    assert page.status_code == 403 and 'data-code="other_site"' in text(page)
+    assert "refused: other site" in words(page)
+    assert participant.screening.site.name not in text(page)
+    assert other.get(f"/screening/{participant.screening.screening_id}/").status_code == 403
     assert other.post(f"/participants/{participant.study_id}/",
-                      {"action": "randomize"}).status_code == 404  # fmt: skip
+                      {"action": "randomize"}).status_code == 403  # fmt: skip
+    assert not Allocation.unscoped.filter(participant=participant).exists()
+    # a script asking for JSON gets the API's body (PROTOCOL §13: {"code": "other_site"})
+    answer = other.get(f"/participants/{participant.study_id}/", HTTP_ACCEPT="application/json")
+    assert answer.status_code == 403 and answer.json()["code"] == "other_site"
+    # an id that does not exist anywhere is 404, with no reason to read
+    unknown = other.get("/participants/YNH-999/")
+    assert unknown.status_code == 404 and "refused" not in words(unknown)
     monitor = browser_for(personas.monitor)
     refused = monitor.post(f"/participants/{participant.study_id}/", {"action": "randomize"})
     assert refused.status_code == 403

@@ -201,7 +201,7 @@ def test_a_query_is_raised_answered_and_closed_on_the_pages(
     assert f"#{query_id}" in words(monitor.get("/queries/?status=closed"))
     other = browser_for(personas.othercoord)
     assert other.post("/queries/", {"action": "answer", "id": query_id,
-                                    "text": "x"}).status_code == 404  # fmt: skip
+                                    "text": "x"}).status_code == 403  # fmt: skip
 
 
 def test_the_coordinators_home_page_is_the_due_work_list(
