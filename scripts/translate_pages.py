@@ -1,7 +1,7 @@
 """Write the pages' translations (web/locale/translations.py) into each language's django.po.
 
-Run after ``makemessages`` (see README "Languages"); then ``compilemessages``. Only
-single-line message ids are filled; the others stay in English until translated by hand.
+Run after ``makemessages --no-wrap`` (see README "Languages"); then ``compilemessages``. A
+plural message takes its singular's entry, ``"one||other"`` (Korean has one form: no ``||``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,14 @@ from pathlib import Path
 
 LOCALE = Path(__file__).resolve().parents[1] / "src" / "combat_norse" / "web" / "locale"
 LANGUAGES = ("fr", "it", "ko", "sv")
+_TEXT = r'(?:[^"\\]|\\.)+'
+#: one single-line entry (``makemessages --no-wrap``), singular or plural, with its flags and
+#: msgmerge's previous msgid (``#|``) when it guessed
+ENTRY = re.compile(
+    rf'^(?P<flags>#, [^\n]*\n)?(?:#\| [^\n]*\n)*msgid "(?P<id>{_TEXT})"\n'
+    rf'(?:msgid_plural "(?P<pl>{_TEXT})"\n(?:msgstr\[\d\] ".*"\n)+|msgstr ".*"\n)',
+    flags=re.M,
+)
 
 
 def _table() -> dict[str, tuple[str, str, str, str]]:
@@ -34,14 +42,26 @@ def main() -> None:
         source = po.read_text(encoding="utf-8")
 
         def fill(match: re.Match[str]) -> str:
-            msgid = match.group(1).replace('\\"', '"').replace("\\\\", "\\")
-            found = table.get(msgid)
+            flags, msgid_text, plural = match.group("flags"), match.group("id"), match.group("pl")
+            found = table.get(msgid_text.replace('\\"', '"').replace("\\\\", "\\"))
             if found is None:
                 return match.group(0)
-            return f'msgid "{match.group(1)}"\nmsgstr "{_quote(found[index])}"\n'  # noqa: B023
+            # a filled entry is ours, not msgmerge's guess: drop its fuzzy flag and old msgid
+            kept = [f for f in (flags or "").removeprefix("#,").strip().split(", ")
+                    if f and f != "fuzzy"]  # fmt: skip
+            lines = [f"#, {', '.join(kept)}"] if kept else []
+            lines.append(f'msgid "{msgid_text}"')
+            if plural is None:
+                lines.append(f'msgstr "{_quote(found[index])}"')  # noqa: B023
+            else:
+                lines.append(f'msgid_plural "{plural}"')
+                forms = found[index].split("||")  # noqa: B023
+                lines += [f'msgstr[{n}] "{_quote(form)}"' for n, form in enumerate(forms)]
+            return "\n".join(lines) + "\n"
 
-        source = re.sub(r'^msgid "((?:[^"\\]|\\.)+)"\nmsgstr ".*"\n', fill, source, flags=re.M)
-        source = source.replace("#, fuzzy\n", "", 1)  # the header is ours, not a guess
+        header, _, entries = source.partition("\n\n")
+        header = header.replace("#, fuzzy\n", "")  # the header is ours, not a guess
+        source = header + "\n\n" + ENTRY.sub(fill, entries)
         po.write_text(source, encoding="utf-8")
 
 
