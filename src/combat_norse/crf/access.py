@@ -189,9 +189,14 @@ def access_due(
             participant_id__in=list(readable), status__in=(FormStatus.COMPLETE, FormStatus.LOCKED)
         ).values_list("participant_id", flat=True)
     )
+    # the casebook signatures of all of them in one read; only a signed casebook's digest is
+    # recomputed (the unsigned ones are unsigned without reading their records)
+    casebooks: dict[int, list[Signature]] = {}
+    for sig in Signature.unscoped.filter(participant_id__in=with_data,
+                                         meaning=SignatureMeaning.CASEBOOK).order_by("id"):
+        casebooks.setdefault(sig.participant_id, []).append(sig)
     for pk in sorted(with_data, key=lambda k: readable[k].study_id):
-        sigs = list(Signature.unscoped.filter(participant_id=pk,
-                                              meaning=SignatureMeaning.CASEBOOK))  # fmt: skip
+        sigs = casebooks.get(pk, [])
         if not sigs or not any(validity(readable[pk], sigs).values()):
             unsigned.append(readable[pk])
     return {

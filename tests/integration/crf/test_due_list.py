@@ -60,3 +60,32 @@ def test_due_lists_overdue_visits_forms_in_progress_open_queries_and_unsigned_ca
     assert out["overdue_visits"] == [] and out["unsigned_casebooks"] == []
     code, _, err = _due(capsys, "--site", "ZZZ", "--as", "coord")
     assert code == 2 and err.startswith("error: site: unknown")
+
+
+def test_the_due_list_reads_casebook_signatures_once_for_all_participants(
+    personas: Any, enroll: Callable[..., Any]
+) -> None:
+    """A site's due list is read on every home page: its statements do not grow with the
+    number of participants whose casebook waits for a signature."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from combat_norse.crf.access import access_due
+    from combat_norse.crf.actions.forms import do_save_form
+
+    def statements() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            due = access_due(personas.coord)
+        return len(captured.captured_queries), len(due["unsigned_casebooks"])
+
+    now = timezone.now().isoformat()
+    for _ in range(2):
+        p = enroll()
+        do_save_form(personas.coord, p, "se_resolution", "se_resolution", {"resolved_at": now})
+    few, unsigned = statements()
+    assert unsigned == 2
+    for _ in range(3):
+        p = enroll()
+        do_save_form(personas.coord, p, "se_resolution", "se_resolution", {"resolved_at": now})
+    more, unsigned = statements()
+    assert unsigned == 5 and more == few
