@@ -43,13 +43,14 @@ def check_seed(seed: int) -> int:
     return seed
 
 
-#: Bits of a fresh seed: large enough that trying every seed is out of reach, small enough
-#: for a signed 64-bit database column (Django's BigIntegerField).
-NEW_SEED_BITS = 63
+#: Bits of a fresh seed. The algorithms are public, so a list is concealed only by its seed:
+#: 2^128 seeds cannot be tried one by one against the codes and arms that sites see (the
+#: list's row keeps it as decimal digits: more than a database integer holds).
+NEW_SEED_BITS = 128
 
 
 def new_seed() -> int:
-    """A fresh 63-bit seed from the operating system's CSPRNG, for setting up a new list.
+    """A fresh 128-bit seed from the operating system's CSPRNG, for setting up a new list.
 
     Seeds must be large and unpredictable: anyone who knows the (public) algorithm and sees a
     few codes or arms could try every small seed, regenerate the whole list and so learn the

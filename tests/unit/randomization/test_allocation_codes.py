@@ -105,8 +105,9 @@ def test_minimization_codes_are_deterministic_unique_and_distinct_from_block_cod
 
 
 @pytest.mark.req("§6", "§11")
-def test_new_seeds_are_large_and_fit_a_signed_64_bit_column() -> None:
+def test_new_seeds_have_128_bits_and_generate_a_list() -> None:
     seeds = {new_seed() for _ in range(50)}
     assert len(seeds) == 50
-    assert all(0 <= s < 2**63 for s in seeds)
-    assert max(seeds) >= 2**56  # 50 draws all below 2**56 has probability 2**-350
+    assert all(0 <= s < 2**128 for s in seeds)
+    assert max(seeds) >= 2**120  # 50 draws all below 2**120 has probability 2**-400
+    assert len(CodeBook(max(seeds)).code(0, 1)) > 0  # the code book takes a seed this large

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.utils.crypto import salted_hmac
 
 from combat_norse.allocation.models import RandomizationList
 from combat_norse.core.conf import trial_settings
+from combat_norse.randomization import NEW_SEED_BITS, new_seed
 
 DEFAULT_BLOCKS_PER_STRATUM = 60  # about 180 slots per stratum; the alert asks for more in time
 
-#: Bits of a production seed, drawn from the operating system's CSPRNG. The algorithms are
-#: public, so a list is concealed only by its seed: 2^128 seeds cannot be tried one by one
-#: against the codes and arms that sites see.
-PRODUCTION_SEED_BITS = 128
+#: Bits of a production seed (the pure package's ``new_seed``: the one place it is drawn).
+PRODUCTION_SEED_BITS = NEW_SEED_BITS
 
 
 def seed_digest(seed: int) -> str:
@@ -25,7 +22,7 @@ def seed_digest(seed: int) -> str:
 
 def random_seed() -> int:
     """A production seed: PRODUCTION_SEED_BITS bits from the operating system's CSPRNG."""
-    return secrets.randbits(PRODUCTION_SEED_BITS)
+    return new_seed()
 
 
 def current_environment() -> str:
