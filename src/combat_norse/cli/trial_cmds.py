@@ -10,7 +10,6 @@ import argparse
 from typing import Any
 
 from combat_norse.cli.common import (
-    BadInput,
     active_user,
     add_as_option,
     audited_read,
@@ -352,20 +351,11 @@ def cmd_participant_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _aware_datetime(option: str, raw: str) -> Any:
-    from datetime import datetime
-
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise BadInput(f"{option}: not an ISO 8601 datetime ({raw[:40]!r})") from None
-    if value.tzinfo is None:
-        raise BadInput(f"{option}: must carry a UTC offset (e.g. 2026-03-10T22:40:00-04:00)")
-    return value
-
-
 def cmd_correct_onset(args: argparse.Namespace) -> int:
-    se_onset = _aware_datetime("se_onset", args.se_onset)
+    from combat_norse.protocol import parse_aware_datetime
+
+    with translate_errors():
+        se_onset = parse_aware_datetime("se_onset", args.se_onset.strip())
     setup_django()
     from combat_norse.participants.actions import do_correct_onset
     from combat_norse.participants.presenters import present_onset_correction

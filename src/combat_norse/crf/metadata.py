@@ -359,3 +359,9 @@ def catalog_errors(forms: Iterable[FormDef]) -> list[str]:
             errors.append(f"form {form.code} version {form.version} declared twice")
         seen.add(key)
     return errors
+
+
+def stored_datetime(value: Any) -> datetime | None:
+    """A DATETIME item's stored value (ISO 8601 with its offset, as validation kept it) as a
+    datetime; None when the item is empty."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from combat_norse.crf.metadata import stored_datetime
 from combat_norse.protocol.safety import expected_in_disease
 
 
@@ -42,20 +43,16 @@ def rule(form: str, code: str) -> Callable[[Rule], Rule]:
     return register
 
 
-def _when(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
 @rule("se_resolution", "resolution_after_onset")
 def _resolution_after_onset(ctx: RuleContext) -> Iterator[Finding]:
-    resolved = _when(ctx.values.get("resolved_at"))
+    resolved = stored_datetime(ctx.values.get("resolved_at"))
     if resolved is not None and ctx.se_onset is not None and resolved <= ctx.se_onset:
         yield "resolved_at", "SE resolution is not after the SE onset"
 
 
 @rule("dose", "dose_after_enrollment")
 def _dose_after_enrollment(ctx: RuleContext) -> Iterator[Finding]:
-    given = _when(ctx.values.get("given_at"))
+    given = stored_datetime(ctx.values.get("given_at"))
     if given is not None and given < ctx.enrolled_at:
         yield "given_at", "a study dose before enrollment"
 

@@ -32,6 +32,7 @@ from combat_norse.protocol.records import (
     PlannedTherapy,
     RecordError,
     ScreeningRecord,
+    parse_aware_datetime,
     parse_screening_record,
     record_to_json,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "dose_deviation",
     "evaluate",
     "is_fires",
+    "parse_aware_datetime",
     "parse_screening_record",
     "randomization_deadline",
     "record_to_json",

@@ -280,7 +280,9 @@ def _parse_date(name: str, value: object) -> date:
     return parsed
 
 
-def _parse_datetime(name: str, value: object) -> datetime:
+def parse_aware_datetime(name: str, value: object) -> datetime:
+    """An ISO 8601 date and time that carries a UTC offset, in the plausible years (every typed
+    moment: the record's times, a corrected onset, the time a report was sent)."""
     if not isinstance(value, str):
         raise _wrong_type(name, "an ISO datetime string with a UTC offset", value)
     match = _DATETIME_RE.fullmatch(value)
@@ -359,7 +361,7 @@ def _parse_field(name: str, value: object, params: ProtocolParameters) -> Any:
     if name in BOOL_FIELDS:
         return _parse_bool(name, value)
     if name in DATETIME_FIELDS:
-        return _parse_datetime(name, value)
+        return parse_aware_datetime(name, value)
     if name == "date_of_birth":
         return _parse_date(name, value)
     if name == "site_timezone":

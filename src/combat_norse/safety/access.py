@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from combat_norse.core.errors import Reason
 from combat_norse.crf.access import access_due
+from combat_norse.crf.metadata import stored_datetime
 from combat_norse.crf.models import FormInstance
 from combat_norse.participants.access import (
     access_participant,
@@ -30,7 +31,6 @@ from combat_norse.safety.actions.common import (
     CLOCK_READ_ROLES,
     TREATMENT_READ_ROLES,
     given_doses,
-    when,
 )
 from combat_norse.safety.models import DoseDeviation, DosePlan, LabAlert, SafetyClock
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
@@ -148,11 +148,12 @@ def overdue_safety_labs(participants: Iterable[Participant],
                  if d.values.get("drug") == "anakinra"]  # fmt: skip
         if not doses:
             continue
-        first, last = when(doses[0].values["given_at"]), when(doses[-1].values["given_at"])
+        first = stored_datetime(doses[0].values["given_at"])
+        last = stored_datetime(doses[-1].values["given_at"])
         if first is None or last is None:  # given_doses keeps only dated doses
             continue
         labs = [t for fi in forms.get("labs", [])
-                if (t := when(fi.values.get("collected_at"))) is not None]  # fmt: skip
+                if (t := stored_datetime(fi.values.get("collected_at"))) is not None]  # fmt: skip
         due = anakinra_labs_due(first, last, labs, now)
         if due is not None and now > due.due_by:
             out.append((p, due))
@@ -190,7 +191,7 @@ def access_grade_suggestions(user: User | Scope, study_id: str) -> dict[str, Any
     participant = access_participant(_scope(user), study_id)
     latest: dict[str, tuple[datetime, FormInstance]] = {}
     for fi in FormInstance.unscoped.filter(participant=participant, form="labs"):
-        at = when(fi.values.get("collected_at"))
+        at = stored_datetime(fi.values.get("collected_at"))
         if at is None:
             continue
         for item, _uln, _term in GRADED:

@@ -168,8 +168,10 @@ def test_the_data_manager_corrects_the_onset_and_the_stratum_change_is_a_discrep
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("2026-13-01T00:00:00+00:00", "error: se_onset: not an ISO 8601 datetime"),
-     ("2026-03-01T00:00:00", "error: se_onset: must carry a UTC offset"),
+    [("2026-13-01T00:00:00+00:00", "error: se_onset: not a valid date and time"),
+     ("2026-03-01T00:00:00", "error: se_onset: datetime '2026-03-01T00:00:00' has no UTC offset"),
+     ("0001-03-01T00:00:00+00:00", "error: se_onset: year 1 is outside 1900–2200"),
+     ("yesterday", "error: se_onset: malformed datetime"),
      ((timezone.now() + timedelta(days=3)).isoformat(), "error: se_onset: is in the future")],
 )  # fmt: skip
 def test_a_bad_corrected_onset_is_bad_input(

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,11 +58,17 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
     )
     onset = local_onset.replace(tzinfo=ZoneInfo(zone))
     delay = draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=12)))
+
+    def elapsed(by: timedelta) -> str:
+        # elapsed time, not wall-clock arithmetic: 01:30 of a DST fold's second pass (fold=1)
+        # plus nothing must not become the first pass, an hour earlier
+        return (onset.astimezone(UTC) + by).astimezone(onset.tzinfo).isoformat()
+
     age_days = draw(st.integers(min_value=0, max_value=90 * 366))
     data: dict[str, Any] = {
         "site_timezone": zone,
         "se_onset": onset.isoformat(),
-        "evaluated_at": (onset + delay).isoformat(),
+        "evaluated_at": elapsed(delay),
         "date_of_birth": (onset.date() - timedelta(days=age_days)).isoformat(),
         "failed_asm_count": draw(st.integers(min_value=0, max_value=6)),
         "planned_therapy": draw(st.sampled_from(["anakinra", "tocilizumab", "either", "none"])),
@@ -72,7 +78,7 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
         "alt_uln_u_l": draw(st.floats(min_value=20, max_value=60)),
         "ast_u_l": draw(st.floats(min_value=5, max_value=120)),
         "ast_uln_u_l": draw(st.floats(min_value=20, max_value=60)),
-        "febrile_illness_onset": draw(st.none() | st.just((onset - delay).isoformat())),
+        "febrile_illness_onset": draw(st.none() | st.just(elapsed(-delay))),
         "weight_kg": draw(st.floats(min_value=5, max_value=300)),
     }
     # Mostly favourable flags, so that many records reach the later routing steps.

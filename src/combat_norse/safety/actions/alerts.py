@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from combat_norse.audit.api import SYSTEM, Actor, audited_save, record_event
 from combat_norse.audit.vocabulary import AuditAction
+from combat_norse.crf.metadata import stored_datetime
 from combat_norse.crf.models import FormInstance
 from combat_norse.participants.models import Cohort, Participant
 from combat_norse.protocol.safety import (
@@ -36,7 +37,6 @@ from combat_norse.safety.actions.common import (
     ALERT_RECIPIENT_ROLES,
     allocated_arm,
     given_doses,
-    when,
 )
 from combat_norse.safety.models import LabAlert, LabAlertKind
 
@@ -81,7 +81,7 @@ def _wanted(participant: Participant) -> dict[tuple[str, str, str], tuple[FormIn
         eos, rises = [], []
         zone = ZoneInfo(participant.zone)
         for lab in labs:
-            at = when(lab.values.get("collected_at"))
+            at = stored_datetime(lab.values.get("collected_at"))
             if at is None:
                 continue
             at = at.astimezone(zone)  # the window counts the site's calendar days

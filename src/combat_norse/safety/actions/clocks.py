@@ -30,10 +30,12 @@ from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.conf import trial_settings
 from combat_norse.core.errors import BadInput, NotFound, Refused, shown
 from combat_norse.core.refusals import Attempt, refusals_audited
+from combat_norse.crf.metadata import stored_datetime
 from combat_norse.crf.models import FormInstance, adverse_event_id
 from combat_norse.participants.actions.common import CLOCK_SKEW
 from combat_norse.participants.lookups import participant_by_study_id
 from combat_norse.participants.models import Participant
+from combat_norse.protocol import RecordError, parse_aware_datetime
 from combat_norse.protocol.parameters import DEFAULT
 from combat_norse.protocol.safety import (
     coordinating_centre_due,
@@ -42,7 +44,7 @@ from combat_norse.protocol.safety import (
     local_same_time,
     regulator_deadline_days,
 )
-from combat_norse.safety.actions.common import REPORT_ROLES, when
+from combat_norse.safety.actions.common import REPORT_ROLES
 from combat_norse.safety.models import ClockKind, SafetyClock
 from combat_norse.sites.access import scope_for
 from combat_norse.sites.roles import Role
@@ -74,7 +76,7 @@ def adverse_event_of(participant: Participant, number: int, raw: str) -> FormIns
 def _wanted(ae: FormInstance, participant: Participant) -> dict[str, tuple[datetime, str]]:
     """Clock kind → (due, country) that the event's current values call for."""
     v = ae.values
-    awareness = when(v.get("awareness_at"))
+    awareness = stored_datetime(v.get("awareness_at"))
     if v.get("serious") is not True or awareness is None:
         return {}
     country = participant.site.country_code.upper()
@@ -154,7 +156,7 @@ def do_report_safety(actor: User, raw_ae_id: str, *, to: str, at: datetime | str
             raise Refused.state(f"no {kind} clock is open for {ae_id(ae)}")
         if clock.reported_at is not None:
             raise Refused.state(f"already reported at {clock.reported_at.isoformat()}")
-        awareness = when(ae.values.get("awareness_at"))
+        awareness = stored_datetime(ae.values.get("awareness_at"))
         if awareness is not None and sent_at < awareness:
             raise BadInput("at", "before the site became aware of the event")
         clock.reported_at, clock.reported_by, clock.report_recorded_at = sent_at, actor, now
@@ -165,16 +167,14 @@ def do_report_safety(actor: User, raw_ae_id: str, *, to: str, at: datetime | str
 
 
 def _moment(field: str, raw: datetime | str) -> datetime:
-    if isinstance(raw, datetime):
-        value = raw
-    else:
+    if not isinstance(raw, datetime):
         try:
-            value = datetime.fromisoformat(str(raw).strip())
-        except ValueError:
-            raise BadInput(field, f"not an ISO 8601 datetime ({shown(raw)})") from None
-    if value.tzinfo is None:
+            return parse_aware_datetime(field, raw.strip() if isinstance(raw, str) else raw)
+        except RecordError as exc:
+            raise BadInput(exc.field, exc.problem) from None
+    if raw.tzinfo is None:
         raise BadInput(field, "must carry a UTC offset")
-    return value
+    return raw
 
 
 # ------------------------------------------------------------------------ the periodic task

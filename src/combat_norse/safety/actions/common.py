@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
 
 from combat_norse.allocation.models import Allocation
+from combat_norse.crf.metadata import stored_datetime
 from combat_norse.crf.models import FormInstance
 from combat_norse.participants.models import Participant
 from combat_norse.sites.roles import Role
@@ -31,10 +30,6 @@ REPORT_ROLES = {
 }  # fmt: skip
 
 
-def when(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
 def given_doses(participant: Participant,
                 records: Iterable[FormInstance] | None = None) -> list[FormInstance]:  # fmt: skip
     """The participant's dose records of doses given (not held or missed), by time given
@@ -43,9 +38,10 @@ def given_doses(participant: Participant,
         records = FormInstance.unscoped.filter(participant=participant, form="dose")
     doses = [
         fi for fi in records
-        if fi.values.get("administered", "given") == "given" and when(fi.values.get("given_at"))
+        if fi.values.get("administered", "given") == "given"
+        and stored_datetime(fi.values.get("given_at"))
     ]  # fmt: skip
-    return sorted(doses, key=lambda fi: (when(fi.values["given_at"]), fi.pk))
+    return sorted(doses, key=lambda fi: (stored_datetime(fi.values["given_at"]), fi.pk))
 
 
 def allocated_arm(participant: Participant) -> str | None:

@@ -26,6 +26,7 @@ from combat_norse.audit.api import SYSTEM, Actor, audited_save
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Reason, Refused, require_reason
 from combat_norse.core.refusals import Attempt, refusals_audited
+from combat_norse.crf.metadata import stored_datetime
 from combat_norse.crf.models import FormInstance
 from combat_norse.participants.lookups import participant_by_study_id
 from combat_norse.participants.models import Cohort, Participant, ParticipantStatus, Withdrawal
@@ -36,7 +37,6 @@ from combat_norse.safety.actions.common import (
     PLAN_ROLES,
     allocated_arm,
     given_doses,
-    when,
 )
 from combat_norse.safety.models import DeviationKind, DoseDeviation, DosePlan, PlanBasis
 from combat_norse.sites.access import scope_for
@@ -184,7 +184,7 @@ def _findings(participant: Participant, dose: FormInstance, *, arm: str | None,
     values = dose.values
     if values.get("administered", "given") != "given":
         return {}
-    drug, given_at = values.get("drug"), when(values.get("given_at"))
+    drug, given_at = values.get("drug"), stored_datetime(values.get("given_at"))
     out: dict[str, str] = {}
     if arm is not None and drug is not None and drug != arm:
         out[DeviationKind.WRONG_DRUG] = f"{drug} given; allocated {arm}"
@@ -304,7 +304,7 @@ def exposure(participant: Participant) -> dict[str, Any] | None:
     first = given_doses(participant)[:1]
     if not first:
         return None
-    given_at = when(first[0].values["given_at"])
+    given_at = stored_datetime(first[0].values["given_at"])
     if given_at is None:  # pragma: no cover - given_doses keeps only dated doses
         return None
     onset = participant.screening.se_onset
