@@ -17,7 +17,7 @@ from combat_norse.participants.access import access_participant, access_particip
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
 from combat_norse.sites.models import Site
-from combat_norse.sites.roles import any_masked
+from combat_norse.sites.roles import Role, any_masked
 
 
 def _scope(user: User | Scope) -> Scope:
@@ -211,3 +211,66 @@ def _catalog_forms() -> tuple[Any, ...]:
     from combat_norse.crf import catalog
 
     return catalog.FORMS
+
+
+# ------------------------------------------------------------------ review worklists (§14)
+def access_review_forms(
+    user: User | Scope, *, site: Site | None = None, stage: str = "sdv"
+) -> list[FormInstance]:
+    """Saved forms waiting for review at the reader's sites, oldest save first: ``stage``
+    ``sdv`` (complete or locked, not verified or changed after SDV), ``lock`` (complete and
+    verified: ready to lock) or ``locked``. Only the participants the reader may read, never an
+    arm-revealing form at a site where the reader is masked."""
+    from combat_norse.crf.models import FormStatus, SdvStatus
+
+    stages = {
+        "sdv": Q(status__in=(FormStatus.COMPLETE, FormStatus.LOCKED))
+        & ~Q(sdv=SdvStatus.VERIFIED),
+        "lock": Q(status=FormStatus.COMPLETE, sdv=SdvStatus.VERIFIED),
+        "locked": Q(status=FormStatus.LOCKED),
+    }
+    if stage not in stages:
+        from combat_norse.core.errors import BadInput
+
+        raise BadInput("stage", "sdv, lock or locked")
+    scope = _scope(user)
+    participants = access_participants(scope)
+    if site is not None:
+        participants = participants.filter(site=site)
+    hidden_forms = {f.code for f in _catalog_forms() if f.arm_revealing}
+    found = (
+        FormInstance.unscoped.filter(stages[stage], participant__in=participants.values("pk"))
+        .select_related("visit", "participant__site").order_by("saved_at", "id")
+    )  # fmt: skip
+    return [fi for fi in found[:1000]
+            if not (fi.form in hidden_forms and scope.is_masked_at(fi.participant.site_id))]
+
+
+# ------------------------------------------------------------------ a participant's audit trail
+#: Who reads a participant's audit trail on the pages: the data manager and the site's monitor.
+AUDIT_TRAIL_ROLES = frozenset({Role.DATA_MANAGER, Role.MONITOR})
+
+
+def access_participant_audit(user: User | Scope, study_id: str) -> tuple[Participant, list[Any]]:
+    """The audit events of one participant (by study id and by screening id), oldest first,
+    for the data manager and the monitor of its site. A reader masked at the site gets no
+    arm-revealing event (``ARM_REVEALING_ACTIONS``) and no event of an arm-revealing form; the
+    presenter drops arm-revealing items from the rest."""
+    from combat_norse.audit.models import AuditEvent
+    from combat_norse.audit.vocabulary import ARM_REVEALING_ACTIONS
+
+    scope = _scope(user)
+    participant = access_participant(scope, study_id, roles=AUDIT_TRAIL_ROLES)
+    refs = [participant.study_id, participant.screening.screening_id]
+    events = AuditEvent.objects.filter(participant_ref__in=refs).order_by("seq")
+    if scope.is_masked_at(participant.site_id):
+        events = events.exclude(action__in=sorted(a.value for a in ARM_REVEALING_ACTIONS))
+        hidden_forms = sorted(f.code for f in _catalog_forms() if f.arm_revealing)
+        hidden_ids = [str(pk) for pk in FormInstance.unscoped.filter(
+            participant=participant, form__in=hidden_forms).values_list("pk", flat=True)]
+        hidden_queries = [str(pk) for pk in DataQuery.unscoped.filter(
+            _arm_revealing_q(), form_instance__participant=participant,
+        ).values_list("pk", flat=True)]  # fmt: skip
+        events = events.exclude(object_type=FormInstance._meta.label, object_id__in=hidden_ids)
+        events = events.exclude(object_type=DataQuery._meta.label, object_id__in=hidden_queries)
+    return participant, list(events[:2000])

@@ -292,3 +292,68 @@ def present_due(due: Mapping[str, list[Any]], site: str | None) -> dict[str, Any
         ],
         "unsigned_casebooks": [{"study_id": p.study_id} for p in due["unsigned_casebooks"]],
     }  # fmt: skip
+
+
+def present_review_forms(found: Iterable[FormInstance]) -> dict[str, Any]:
+    """The review worklist (``access_review_forms``): one row per saved form."""
+    return {"forms": [
+        {"study_id": fi.participant.study_id, "site": fi.participant.site.code,
+         "visit": fi.visit.code, "form": fi.form, "instance": fi.number, "status": fi.status,
+         "sdv": fi.sdv, "version": fi.version, "saved_at": fi.saved_at.isoformat()}
+        for fi in found
+    ]}  # fmt: skip
+
+
+_FORM_REF = re.compile(r"^[a-z0-9_]+/(?P<form>[a-z0-9_]+)#\d+$")
+
+
+def _shown_change(key: str, value: Any, form_code: str | None, *, masked: bool) -> Any:
+    """One change of an audit event as the reader sees it; ``None``: left out."""
+    if not masked:
+        return value
+    if key.startswith("item:") and form_code is not None:
+        try:
+            item = catalog.form(form_code).item_map.get(key[5:])
+        except KeyError:
+            item = None
+        if item is None or item.arm_revealing:
+            return None
+    if mentions_drug(json_text(value)):
+        return MASKED
+    return value
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def present_audit_trail(participant: Participant, events: Iterable[Any],
+                        scope: Scope) -> dict[str, Any]:  # fmt: skip
+    """A participant's audit trail (``access_participant_audit``): who, when (in the site's
+    zone), what and why. A masked reader's rows carry no arm-revealing item, and any value
+    naming a drug is ``[masked]``."""
+    from zoneinfo import ZoneInfo
+
+    masked = scope.is_masked_at(participant.site_id)
+    zone = ZoneInfo(participant.zone)
+    rows = []
+    for e in events:
+        changes = e.changes if isinstance(e.changes, dict) else {}
+        ref = changes.get("form")
+        found = _FORM_REF.match(ref[-1]) if isinstance(ref, list) and ref and isinstance(
+            ref[-1], str) else None  # fmt: skip
+        form_code = found["form"] if found else None
+        shown = {}
+        for key, value in sorted(changes.items()):
+            kept = _shown_change(str(key), value, form_code, masked=masked)
+            if kept is not None:
+                shown[str(key)] = kept
+        rows.append({
+            "seq": e.seq, "occurred_at": e.occurred_at.astimezone(zone).isoformat(),
+            "actor": e.actor_username, "action": e.action, "object": e.object_type,
+            "changes": shown,
+            "reason": MASKED if masked and mentions_drug(e.reason) else e.reason,
+        })  # fmt: skip
+    return {"study_id": participant.study_id, "zone": participant.zone, "events": rows}

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from combat_norse.crf.actions.forms import LOCK_ROLES, VERIFY_ROLES
 from combat_norse.participants.access import ENROLLMENT_AGGREGATE_ROLES
 from combat_norse.sites.access import ANONYMOUS, Scope, access_memberships, scope_for
 from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 SITE_TEAM = frozenset({Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR})
 QUERY_READERS = PARTICIPANT_ROLES
+REVIEW_ROLES = frozenset(VERIFY_ROLES | LOCK_ROLES)  # the review worklist (SDV, locks)
+DUE_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER})  # missing and overdue forms by site
 
 
 def page_scope(request: HttpRequest) -> Scope:
@@ -60,6 +63,13 @@ def _items(scope: Scope, site_codes: list[str]) -> list[NavItem]:
         items.append(NavItem(str(label), reverse("web:participants"), "participants"))
     if roles & QUERY_READERS and not roles <= {Role.OUTCOME_ASSESSOR}:
         items.append(NavItem(str(_("Queries")), reverse("web:queries"), "queries"))
+    if Role.PHARMACIST in roles:
+        items.append(NavItem(str(_("Allocations and doses")), reverse("web:pharmacy"),
+                             "pharmacy"))  # fmt: skip
+    if roles & REVIEW_ROLES:
+        items.append(NavItem(str(_("Review (SDV, locks)")), reverse("web:review"), "review"))
+    if roles & DUE_ROLES:
+        items.append(NavItem(str(_("Missing forms")), reverse("web:missing"), "missing"))
     if roles & ENROLLMENT_AGGREGATE_ROLES:
         items.append(NavItem(str(_("Enrollment")), reverse("web:enrollment"), "enrollment"))
     if Role.STATISTICIAN in roles:

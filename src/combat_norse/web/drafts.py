@@ -68,3 +68,43 @@ def take(request: HttpRequest, user_id: int) -> QueryDict | None:
     for key, values in found.get("fields", {}).items():
         posted.setlist(str(key), [str(v) for v in values])
     return posted
+
+
+# ------------------------------------------------------------------ autosave (lost connection)
+# The form page posts its entries every few seconds while the user types (static/web/
+# autosave.js) to the page's ``autosave/`` URL; they are kept here, in the session store on the
+# server (never in the browser's storage), per page and per user. Reopening the page shows them
+# again in the form (not submitted: the user saves them, once, with the version the page was
+# read at); a successful save discards them.
+_AUTOSAVE_KEY = "combat_norse.autosaves"
+MAX_AUTOSAVES = 20
+
+
+def autosave(request: HttpRequest, page_path: str, user_id: int,
+             fields: dict[str, list[str]], saved_at: str) -> None:  # fmt: skip
+    """Keep ``fields`` (item code -> typed values) as the autosaved entries of ``page_path``
+    by ``user_id`` (the oldest of more than :data:`MAX_AUTOSAVES` pages is dropped)."""
+    kept = dict(request.session.get(_AUTOSAVE_KEY, {}))
+    kept.pop(page_path, None)
+    kept[page_path] = {"author": user_id, "fields": fields, "saved_at": saved_at}
+    while len(kept) > MAX_AUTOSAVES:
+        kept.pop(next(iter(kept)))
+    request.session[_AUTOSAVE_KEY] = kept
+
+
+def autosaved(request: HttpRequest, page_path: str, user_id: int) -> dict[str, Any] | None:
+    """The autosaved entries of ``page_path`` written by ``user_id`` (``fields`` as a
+    QueryDict, ``saved_at``), left in place; None when there are none."""
+    found = dict(request.session.get(_AUTOSAVE_KEY, {})).get(page_path)
+    if not isinstance(found, dict) or found.get("author") != user_id:
+        return None
+    posted = QueryDict(mutable=True)
+    for key, values in dict(found.get("fields", {})).items():
+        posted.setlist(str(key), [str(v) for v in values])
+    return {"fields": posted, "saved_at": str(found.get("saved_at", ""))}
+
+
+def discard_autosave(request: HttpRequest, page_path: str) -> None:
+    kept = dict(request.session.get(_AUTOSAVE_KEY, {}))
+    if kept.pop(page_path, None) is not None:
+        request.session[_AUTOSAVE_KEY] = kept

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -117,6 +118,8 @@ class FormPage:
         self.zone = str(present_screening_clock(self.participant.screening,
                                                 timezone.now())["site_timezone"])
         self.study_id = self.participant.study_id
+        self.autosave_key = reverse("web:form", args=[self.study_id, visit, latest.code]) + (
+            f"?instance={self.instance}" if self.instance else "")
 
     @property
     def items(self) -> list[ItemDef]:
@@ -153,7 +156,10 @@ class FormPage:
             "may_verify": saved and bool(roles_here & VERIFY_ROLES),
             "may_lock": saved and bool(roles_here & LOCK_ROLES),
             "query_items": [(i.code, i.label) for i in self.items],
-            "drafted_by": drafts.author_token(page_actor(self.request).pk), **extra,
+            "drafted_by": drafts.author_token(page_actor(self.request).pk),
+            "autosave_url": reverse("web:form_autosave",
+                                    args=[self.study_id, self.visit, self.form.code]),
+            **extra,
         }  # fmt: skip
 
 
@@ -171,7 +177,39 @@ def form_page(request: HttpRequest, study_id: str, visit: str, form: str) -> Htt
         messages.info(request, _("You were signed out before your entries were saved: they "
                                  "are submitted now."))
         return _submit(request, page, draft)
+    kept = drafts.autosaved(request, page.autosave_key, page_actor(request).pk)
+    if kept is not None:  # entries typed before the connection was lost: shown, not submitted
+        posted = kept["fields"]
+        context = page.context(restored_at=kept["saved_at"])
+        context["fields"] = page.fields({i.code: _typed(i, posted) for i in page.items})
+        context["if_version"] = posted.get("if_version", page.shown["version"])
+        context["reason"] = posted.get("reason", "")
+        return render(request, "web/pages/form.html", context)
     return render(request, "web/pages/form.html", page.context())
+
+
+@view_policy(roles=PARTICIPANT_ROLES, scoped_object=True)
+def autosave(request: HttpRequest, study_id: str, visit: str, form: str) -> HttpResponse:
+    """POST: keep the form page's entries as typed in a server-side draft (the page's script
+    sends them every few seconds while the user types), answering ``{"kept": true, ...}``;
+    GET: whether entries are kept for this page. The reader's access to the form is checked
+    as for the page itself; only the items the reader sees are kept."""
+    page = FormPage(request, study_id, visit, form)
+    user_id = page_actor(request).pk
+    if request.method == "POST":
+        length = str(request.META.get("CONTENT_LENGTH") or "0")
+        if not length.isdigit() or int(length) > drafts.MAX_DRAFT_BYTES:
+            return JsonResponse({"code": "bad_input", "field": "body",
+                                 "detail": "too large"}, status=400)  # fmt: skip
+        names = [i.code for i in page.items] + ["if_version", "reason"]
+        fields = {n: [str(v)[:5000] for v in request.POST.getlist(n)][:50] for n in names
+                  if n in request.POST}  # fmt: skip
+        saved_at = timezone.now().isoformat()
+        drafts.autosave(request, page.autosave_key, user_id, fields, saved_at)
+        return JsonResponse({"kept": True, "saved_at": saved_at})
+    kept = drafts.autosaved(request, page.autosave_key, user_id)
+    return JsonResponse({"kept": kept is not None,
+                         "saved_at": kept["saved_at"] if kept else None})  # fmt: skip
 
 
 TRANSITIONS = ("verify", "lock", "unlock")
@@ -233,6 +271,7 @@ def _submit(request: HttpRequest, page: FormPage, post: Any) -> HttpResponse:
             return _again(request, page, post, typed, errors, refused=err.text,
                           status=status_for(err), reason=reason)  # fmt: skip
         raise
+    drafts.discard_autosave(request, page.autosave_key)  # saved: the kept entries are done
     shown = present_form_save(saved, queries, page.scope)
     messages.success(request, _("Saved: version %(version)s, %(status)s.") % {
         "version": shown["version"], "status": shown["status"].replace("_", " ")})  # fmt: skip

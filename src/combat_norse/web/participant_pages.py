@@ -23,9 +23,14 @@ from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, NotFound, Refused
 from combat_norse.core.refusals import read_refusals_audited
 from combat_norse.crf import catalog
-from combat_norse.crf.access import access_queries, access_signatures, access_visits
+from combat_norse.crf.access import (
+    AUDIT_TRAIL_ROLES,
+    access_queries,
+    access_signatures,
+    access_visits,
+)
 from combat_norse.crf.presenters import present_queries, present_signatures, present_visits
-from combat_norse.participants.access import access_participants
+from combat_norse.participants.access import access_participant, access_participants
 from combat_norse.participants.actions import (
     ASSIGN_ROLES,
     do_assign_assessor,
@@ -33,14 +38,24 @@ from combat_norse.participants.actions import (
 )
 from combat_norse.participants.presenters import present_participant, present_screening_clock
 from combat_norse.safety.access import access_alerts, access_clocks, access_treatment
-from combat_norse.safety.presenters import present_alerts, present_clock, present_treatment
+from combat_norse.safety.actions.clocks import do_report_safety
+from combat_norse.safety.actions.common import REPORT_ROLES
+from combat_norse.safety.presenters import (
+    present_alerts,
+    present_clock,
+    present_report,
+    present_treatment,
+)
 from combat_norse.sites.roles import PARTICIPANT_ROLES, RANDOMIZER_ROLES, Role
+from combat_norse.web import entry
 from combat_norse.web.bedside import clock_words
 from combat_norse.web.context import page_actor, page_scope
 from combat_norse.web.errors import status_for
 from combat_norse.web.policy import view_policy
 
 OPEN_VISITS = ("due", "overdue")
+# a clock's kind -> the ``to`` of ``safety report``
+REPORT_TO = {"coordinating_centre_24h": "coordinating_centre", "regulator": "regulator"}
 OPEN_FORMS = ("not_started", "in_progress")
 
 
@@ -91,6 +106,8 @@ def participant_context(request: HttpRequest, study_id: str) -> dict[str, Any]:
         "may_randomize": clock is not None and bool(roles_here & RANDOMIZER_ROLES),
         "may_record_unmasked": Role.OUTCOME_ASSESSOR in roles_here,
         "may_assign": bool(roles_here & ASSIGN_ROLES),
+        "may_read_audit": bool(roles_here & AUDIT_TRAIL_ROLES),
+        "may_prepare": Role.PHARMACIST in roles_here,
         "assessor_view": assessor_view,
         "zone": present_screening_clock(participant.screening, timezone.now())["site_timezone"],
     }
@@ -110,6 +127,11 @@ def _safety(scope: Any, participant: Any, study_id: str) -> dict[str, Any]:
     now = timezone.now()
     out["clocks"] = [present_clock(c, now) for c in access_clocks(scope, site=participant.site)
                      if c.participant_id == participant.pk]  # fmt: skip
+    roles_here = scope.roles_at(participant.site_id)
+    for clock in out["clocks"]:  # who may record the report of this clock (as ``safety report``)
+        clock["report_to"] = REPORT_TO[clock["kind"]]
+        clock["may_report"] = clock["status"] in ("open", "lapsed") and bool(
+            roles_here & REPORT_ROLES[clock["kind"]])
     return out
 
 
@@ -126,6 +148,20 @@ def _post(request: HttpRequest, study_id: str) -> HttpResponse | None:
         do_record_assessor_unmasked(actor, study_id, actor, how=request.POST.get("how", ""))
         messages.success(request, _("Recorded: you learned this participant's treatment. Your "
                                     "later outcome entries for them are flagged."))
+    elif action == "sae_report":
+        zone = str(present_screening_clock(access_participant(scope, study_id).screening,
+                                           timezone.now())["site_timezone"])  # fmt: skip
+        try:
+            at = entry.local_time("at", str(request.POST.get("at", "")), zone)
+        except entry.EntryError as exc:
+            raise BadInput(exc.field, exc.message) from None
+        if at is entry.ABSENT:
+            raise BadInput("at", "when the report was sent")
+        clock = do_report_safety(actor, str(request.POST.get("ae_id", "")),
+                                 to=str(request.POST.get("to", "")), at=at)  # fmt: skip
+        shown_report = present_report(clock, timezone.now())
+        messages.success(request, _("Report of %(ae_id)s recorded: %(kind)s clock %(status)s.")
+                         % shown_report)  # fmt: skip
     elif action == "assign":
         try:
             assessor = access_user(request.POST.get("assessor", "").strip())
@@ -141,7 +177,8 @@ def _post(request: HttpRequest, study_id: str) -> HttpResponse | None:
 
 @view_policy(roles=PARTICIPANT_ROLES, scoped_object=True)
 def participant(request: HttpRequest, study_id: str) -> HttpResponse:
-    """One participant; POST ``action``: randomize, unmasked (the assessor), assign."""
+    """One participant; POST ``action``: randomize, unmasked (the assessor), assign,
+    sae_report (an SAE report sent, as ``safety report``)."""
     context = participant_context(request, study_id)
     if request.method == "POST":
         try:

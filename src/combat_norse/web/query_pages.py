@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from combat_norse.core.errors import BadInput, Refused
+from combat_norse.core.errors import BadInput, NotFound, Refused
 from combat_norse.crf.access import access_queries
 from combat_norse.crf.actions.queries import (
     ANSWER_ROLES,
@@ -70,12 +70,56 @@ def _card(request: HttpRequest, query_id: int, *, done: str = "", error: str = "
     }, status=status)  # fmt: skip
 
 
+BULK_ACTIONS = ("answer", "close")
+BULK_LIMIT = 200
+
+
+def _bulk(request: HttpRequest) -> tuple[list[dict[str, str]], int]:
+    """``bulk_action`` (answer or close) on each selected query with one text: each change
+    through the same per-query action (and its own audit event) as a single change; each
+    query's outcome is reported, a refusal of one does not stop the others. The status: 200
+    when every change was made, else the first failure's (403 when one was another site's)."""
+    actor = page_actor(request)
+    action = str(request.POST.get("bulk_action", ""))
+    if action not in BULK_ACTIONS:
+        raise BadInput("bulk_action", "answer or close")
+    raw_ids = [str(v) for v in request.POST.getlist("ids")]
+    if not raw_ids:
+        raise BadInput("ids", "select at least one query")
+    if len(raw_ids) > BULK_LIMIT:
+        raise BadInput("ids", f"at most {BULK_LIMIT} queries at once")
+    text = str(request.POST.get("text", "")).strip() or None
+    change = {"answer": do_answer_query, "close": do_close_query}[action]
+    results, statuses = [], []
+    for raw in dict.fromkeys(raw_ids):  # each id once, in the order given
+        try:
+            query = change(actor, _query_id(raw), text=text)
+        except (BadInput, NotFound, Refused) as exc:
+            statuses.append(status_for(exc))
+            results.append({"id": raw[:12], "ok": "", "text": (
+                f"refused: {exc.text}" if isinstance(exc, Refused) else str(exc))})
+            continue
+        shown = present_query_state(query)
+        results.append({"id": str(shown["id"]), "ok": "yes",
+                        "text": _("now %(status)s") % shown})  # fmt: skip
+    status = 200
+    if statuses:
+        status = 403 if 403 in statuses else statuses[0]
+    return results, status
+
+
 @view_policy(roles=PARTICIPANT_ROLES)
 def queries(request: HttpRequest) -> HttpResponse:
     """The queries the reader may see (open ones first by default); POST changes one."""
     scope = page_scope(request)
     error, status = "", 200
-    if request.method == "POST":
+    bulk: list[dict[str, str]] = []
+    if request.method == "POST" and "bulk_action" in request.POST:
+        try:
+            bulk, status = _bulk(request)
+        except BadInput as exc:
+            error, status = str(exc), status_for(exc)
+    elif request.method == "POST":
         partial = bool(getattr(request, "htmx", False)) and request.POST.get("action") != "raise"
         try:
             query_id, done = _change(request)
@@ -97,6 +141,8 @@ def queries(request: HttpRequest) -> HttpResponse:
     found = access_queries(scope, status=wanted or None)
     rows = present_queries(found[:500], scope)["queries"]
     return render(request, "web/pages/queries.html", {
-        "rows": rows, "status": wanted, "statuses": STATUSES, "error": error,
+        "rows": rows, "status": wanted, "statuses": STATUSES, "error": error, "bulk": bulk,
+        "bulk_done": sum(1 for r in bulk if r["ok"]), "bulk_failed": sum(1 for r in bulk
+                                                                          if not r["ok"]),
         "may_answer": scope.has_role(ANSWER_ROLES), "may_close": scope.has_role(QUERY_ROLES),
     }, status=status)  # fmt: skip

@@ -8,8 +8,10 @@ from combat_norse.web import (
     bedside,
     form_pages,
     participant_pages,
+    pharmacy_pages,
     query_pages,
     report_pages,
+    review_pages,
     statistician_pages,
 )
 
@@ -25,6 +27,16 @@ urlpatterns = [
         form_pages.form_page,
         name="form",
     ),
+    path(
+        "participants/<str:study_id>/visits/<str:visit>/forms/<str:form>/autosave/",
+        form_pages.autosave,
+        name="form_autosave",
+    ),
+    path("participants/<str:study_id>/audit/", review_pages.audit_trail, name="audit_trail"),
+    path("pharmacy/", pharmacy_pages.allocations, name="pharmacy"),
+    path("pharmacy/<str:study_id>/", pharmacy_pages.preparation, name="preparation"),
+    path("review/", review_pages.review, name="review"),
+    path("missing/", review_pages.missing, name="missing"),
     path("queries/", query_pages.queries, name="queries"),
     path("randomization/", statistician_pages.randomization, name="randomization"),
     path("enrollment/", report_pages.enrollment, name="enrollment"),
