@@ -413,3 +413,54 @@ def test_a_new_participant_page_is_covered_with_403_other_site_for_another_sites
     assert want.status == {"site_coordinator": 200, "outcome_assessor": 200, "monitor": 200,
                            "sponsor_viewer": 403, "site_coordinator@SNU": 403,
                            "anonymous": 302}[subject]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ issue 17's pages
+# The operations pages of issue 17, by URL name: the roles their policy admits. A masked role
+# (outcome assessor, sponsor viewer) reaches none of them: they show arms, doses or audit events.
+OPERATIONS_PAGES: dict[str, frozenset[str]] = {
+    "web:pharmacy": frozenset({Role.PHARMACIST}),
+    "web:preparation": frozenset({Role.PHARMACIST}),
+    "web:review": frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+    "web:missing": frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+    "web:audit_trail": frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+}
+
+
+def test_the_operations_pages_admit_exactly_their_roles_and_no_masked_role() -> None:
+    from combat_norse.sites.roles import masked_roles
+
+    by_name = {f"web:{e.name}": e for e in all_endpoints() if e.name}
+    for name, roles in OPERATIONS_PAGES.items():
+        policy = by_name[name].policy
+        assert policy is not None and policy.roles == roles, name
+        assert not policy.roles & masked_roles(), name
+        assert policy.scoped_object == ("<str:study_id>" in by_name[name].route), name
+
+
+@pytest.mark.parametrize("subject", ["pharmacist", "monitor", "data_manager", "outcome_assessor",
+                                     "sponsor_viewer", "site_coordinator@SNU", "pharmacist@SNU",
+                                     "monitor@SNU"])
+def test_the_operations_pages_answer_each_persona(
+    subject: str, personas: Any, enroll: Callable[..., Participant],
+    client_for: Callable[..., Client],
+) -> None:  # fmt: skip
+    """Spelled out for the pages of issue 17 (the generic walk above derives the same from the
+    policies): 200 for their roles, 403 for the others, 403 other_site for another site."""
+    from combat_norse.accounts.models import PasswordState
+
+    user = subject_user(personas, subject)
+    PasswordState.objects.filter(user=user).update(must_change=False)  # a persona made here
+    client = client_for(user)
+    world = World(personas, enroll)
+    by_name = {f"web:{e.name}": e for e in all_endpoints() if e.name}
+    role, _, site = subject.partition("@")
+    for name, roles in OPERATIONS_PAGES.items():
+        url = url_for(by_name[name], world)
+        response = client.get(url)
+        scoped = by_name[name].policy.scoped_object  # type: ignore[union-attr]
+        other_site = role in roles and site and scoped
+        want = 200 if role in roles and not other_site else 403
+        assert response.status_code == want, f"{subject} {url}: {response.status_code}"
+        if other_site:
+            assert 'data-code="other_site"' in response.content.decode(), url
