@@ -3,6 +3,7 @@ reader gets no arm-revealing form or item, and free text naming a drug is ``[mas
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -324,8 +325,6 @@ def _shown_change(key: str, value: Any, form_code: str | None, *, masked: bool) 
 
 
 def json_text(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

@@ -66,11 +66,13 @@ def _review_change(request: HttpRequest) -> str:
 
 @view_policy(roles=REVIEW_ROLES)
 def review(request: HttpRequest) -> HttpResponse:
-    """The review worklist of the reader's sites (``?stage=sdv|lock|locked``); POST verifies,
-    locks or unlocks (with a reason) one form."""
+    """The review worklist of the reader's sites (``?stage=sdv|lock|locked``; a monitor starts
+    at ``sdv``, a data manager at ``lock``); POST verifies, locks or unlocks (with a reason) one
+    form."""
     scope = page_scope(request)
-    stage = request.GET.get("stage", "sdv")
-    stage = stage if stage in STAGES else "sdv"
+    first = "sdv" if scope.has_role(VERIFY_ROLES) else "lock"  # the reader's own work first
+    stage = request.GET.get("stage", first)
+    stage = stage if stage in STAGES else first
     error, status = "", 200
     if request.method == "POST":
         try:

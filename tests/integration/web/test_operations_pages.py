@@ -172,7 +172,9 @@ def test_a_monitor_verifies_and_the_data_manager_locks_and_unlocks_from_the_work
     assert bad.status_code == 400
     # the data manager locks it from "ready to lock", then unlocks it with a reason
     dm = browser_for(personas.datamanager)
-    assert f"{p.study_id} · baseline · baseline" in words(dm.get("/review/?stage=lock"))
+    assert f"{p.study_id} · baseline · baseline" in words(dm.get("/review/"))  # lock first
+    awaiting = words(dm.get("/review/?stage=sdv"))  # the data manager reads every site's
+    assert theirs.study_id in awaiting and p.study_id not in awaiting
     dm.post("/review/?stage=lock", {**post, "action": "lock"})
     assert FormInstance.unscoped.get(participant=p, form="baseline").status == "locked"
     assert f"{p.study_id} · baseline · baseline" in words(dm.get("/review/?stage=locked"))
@@ -181,6 +183,23 @@ def test_a_monitor_verifies_and_the_data_manager_locks_and_unlocks_from_the_work
     dm.post("/review/?stage=locked", {**post, "action": "unlock", "reason": "late lab result"})
     assert FormInstance.unscoped.get(participant=p, form="baseline").status == "complete"
     assert AuditEvent.objects.filter(action="form_unlock", reason="late lab result").exists()
+
+
+def test_a_masked_reader_gets_no_dose_record_on_the_worklist(
+    personas: Any, enroll: Callable[..., Any], production_list: Any,
+    browser_for: Callable[..., Client],
+) -> None:  # fmt: skip
+    p = _randomized(personas, enroll)
+    now = timezone.now().astimezone(NY).replace(microsecond=0)
+    do_save_form(personas.pharmacist, p.study_id, "unscheduled", "dose", {
+        "drug": p.allocation.arm, "dose_mg": 100, "route": "iv",
+        "given_at": (now - timedelta(hours=1)).isoformat()})  # fmt: skip
+    assert f"{p.study_id} · unscheduled · dose" in words(browser_for(personas.monitor)
+                                                          .get("/review/"))  # fmt: skip
+    with override_settings(COMBAT_NORSE_MASKED_ROLES=["outcome_assessor", "sponsor_viewer",
+                                                      "monitor"]):  # fmt: skip
+        page = browser_for(personas.monitor).get("/review/")
+        assert page.status_code == 200 and "dose" not in words(page).lower()
 
 
 def test_missing_and_overdue_forms_are_listed_by_site(
