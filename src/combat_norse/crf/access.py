@@ -240,7 +240,8 @@ def access_review_forms(
     hidden_forms = {f.code for f in _catalog_forms() if f.arm_revealing}
     found = (
         FormInstance.unscoped.filter(stages[stage], participant__in=participants.values("pk"))
-        .select_related("visit", "participant__site").order_by("saved_at", "id")
+        .select_related("visit", "participant__site", "participant__screening")
+        .order_by("saved_at", "id")
     )  # fmt: skip
     return [fi for fi in found[:1000]
             if not (fi.form in hidden_forms and scope.is_masked_at(fi.participant.site_id))]

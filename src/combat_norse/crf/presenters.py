@@ -300,7 +300,8 @@ def present_review_forms(found: Iterable[FormInstance]) -> dict[str, Any]:
     return {"forms": [
         {"study_id": fi.participant.study_id, "site": fi.participant.site.code,
          "visit": fi.visit.code, "form": fi.form, "instance": fi.number, "status": fi.status,
-         "sdv": fi.sdv, "version": fi.version, "saved_at": fi.saved_at.isoformat()}
+         "sdv": fi.sdv, "version": fi.version, "saved_at": fi.saved_at.isoformat(),
+         "zone": fi.participant.zone}
         for fi in found
     ]}  # fmt: skip
 

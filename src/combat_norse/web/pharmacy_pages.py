@@ -40,7 +40,8 @@ def allocations(request: HttpRequest) -> HttpResponse:
     scope = page_scope(request)
     found = (access_participants(scope, roles=PHARMACY_ROLES)
              .select_related("screening", "allocation").order_by("study_id"))  # fmt: skip
-    rows = [row for row in (present_participant(p, scope) for p in found[:1000])
+    rows = [{**row, "zone": p.zone} for p, row in ((p, present_participant(p, scope))
+                                                    for p in found[:1000])
             if row["randomized"] and "arm" in row]  # fmt: skip
     return render(request, "web/pages/pharmacy.html", {"rows": rows})
 

@@ -68,6 +68,7 @@ def test_the_pharmacist_sees_the_allocations_of_their_site_with_arm_and_time(
     text = words(page)
     assert ours.study_id in text and ours.allocation.arm in text and ours.allocation.code in text
     assert theirs.study_id not in text and not_yet.study_id not in text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", text)  # in the site's zone
     assert 'href="/pharmacy/"' in html(page)  # the role's navigation
     # the assessor, the coordinator and the monitor are not pharmacists
     for persona in (personas.assessor, personas.coord, personas.monitor):
@@ -156,6 +157,7 @@ def test_a_monitor_verifies_and_the_data_manager_locks_and_unlocks_from_the_work
     monitor = browser_for(personas.monitor)
     listed = words(monitor.get("/review/"))
     assert f"{p.study_id} · baseline · baseline" in listed
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", listed)  # saved, site time
     assert theirs.study_id not in listed  # another site's form is not on the monitor's list
     post = {"study_id": p.study_id, "visit": "baseline", "form": "baseline", "instance": "1"}
     done = monitor.post("/review/?stage=sdv", {**post, "action": "verify"}, follow=True)
