@@ -168,6 +168,10 @@ def form_page(request: HttpRequest, study_id: str, visit: str, form: str) -> Htt
     """GET shows the form (and submits a draft kept when the session expired, once); POST
     saves it through ``do_save_form``."""
     page = FormPage(request, study_id, visit, form)
+    if request.method == "POST" and request.POST.get("action") == "discard_autosave":
+        drafts.discard_autosave(request, page.autosave_key)
+        messages.info(request, _("The kept entries were discarded."))
+        return HttpResponseRedirect(request.get_full_path())
     if request.method == "POST" and request.POST.get("action") in TRANSITIONS:
         return _transition(request, page, str(request.POST["action"]))
     if request.method == "POST":

@@ -383,6 +383,13 @@ def test_autosaved_entries_come_back_when_the_page_is_reopened_and_go_on_save(
     assert "Your unsaved entries are back" in words(reopened)
     assert 'value="71"' in html(reopened) and 'value="ivig" checked' in html(reopened)
     assert FormInstance.unscoped.filter(participant=p).count() == 0  # shown, not saved
+    # discarded on request: the saved form (none yet) is shown again
+    coord.post(url + "autosave/", {"if_version": "0", "weight_kg": "99"})
+    discarded = coord.post(url, {"action": "discard_autosave"}, follow=True)
+    assert "The kept entries were discarded." in words(discarded)
+    assert 'value="99"' not in html(discarded) and FormInstance.unscoped.count() == 0
+    coord.post(url + "autosave/", {"if_version": "0", "weight_kg": "71",
+                                   "first_line_immunotherapy": ["ivig"]})
     # another user of the same site never gets them
     assert "Your unsaved entries are back" not in words(browser_for(personas.investigator)
                                                         .get(url))  # fmt: skip
