@@ -181,7 +181,7 @@ def test_entries_typed_come_back_after_the_connection_was_cut(
     assert page.is_checked("#first_line_immunotherapy-ivig")
     assert not FormInstance.unscoped.filter(participant=participant).exists()  # not saved yet
     check("ops9-autosave-restored")
-    page.click("button:has-text('Save')")
+    page.click("#form-entry button[type=submit]")
     page.wait_for_selector("text=Saved: version 1")
     saved = FormInstance.unscoped.get(participant=participant, form="baseline")
     assert saved.values["weight_kg"] == 68.4 and saved.version == 1
