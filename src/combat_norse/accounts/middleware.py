@@ -32,6 +32,12 @@ class SecurityHeadersMiddleware:
 _OPEN_URL_NAMES = ("accounts:login", "accounts:logout", "accounts:2fa_setup", "accounts:2fa_verify")
 
 
+def _api(request: HttpRequest) -> bool:
+    """The API authenticates each request by its token (never the session) and answers 401,
+    never a redirect (issue 18)."""
+    return request.path.startswith("/api/")
+
+
 class RequireTwoFactorMiddleware:
     """Users who hold an unblinded role (or administer the system) must pass TOTP before
     anything else; the others go straight through. Needs django_otp's OTPMiddleware first."""
@@ -42,6 +48,8 @@ class RequireTwoFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         verified = getattr(user, "is_verified", lambda: False)
+        if _api(request):
+            return self.get_response(request)
         if user.is_authenticated and needs_two_factor(user) and not verified():
             open_paths = {reverse(name) for name in _OPEN_URL_NAMES}
             static = "/" + getattr(settings, "STATIC_URL", "static/").lstrip("/")
@@ -64,7 +72,7 @@ class RequirePasswordChangeMiddleware:
         from combat_norse.accounts.models import must_change_password
 
         user = request.user
-        if user.is_authenticated and must_change_password(user):
+        if not _api(request) and user.is_authenticated and must_change_password(user):
             open_paths = {reverse(name) for name in (*_OPEN_URL_NAMES, "accounts:password_change")}
             if request.path not in open_paths:
                 query = urlencode({"next": request.get_full_path()})

@@ -17,3 +17,22 @@ def present_new_user(created: NewUser) -> dict[str, Any]:
 def present_password_changed(user: User) -> dict[str, Any]:
     """What ``user password`` prints (§13)."""
     return {"username": user.username, "changed": True}
+
+
+def present_token(row: Any, token: str | None = None) -> dict[str, Any]:
+    """An API token as ``token create|list|revoke`` print it and ``/me/tokens/`` shows it: the
+    whole token only at creation (``token``), never again."""
+    from combat_norse.accounts.tokens import token_state
+
+    out: dict[str, Any] = {
+        "prefix": row.prefix,
+        "username": row.user.username,
+        "created_at": row.created_at.isoformat(),
+        "expires_at": row.expires_at.isoformat(),
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+        "state": token_state(row),
+    }
+    if token is not None:
+        out["token"] = token
+    return out

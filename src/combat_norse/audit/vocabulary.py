@@ -128,6 +128,12 @@ class AuditAction(enum.StrEnum):
     SIGNATURE_INVALIDATED = "signature_invalidated"  # signed data changed after the signature
     SIGN_REFUSED = "sign_refused"
 
+    # personal API tokens (issue 18): the secret is never recorded, only its public prefix
+    TOKEN_CREATE = "token_create"  # noqa: S105 — a token was issued (prefix, user, expiry)
+    TOKEN_REVOKE = "token_revoke"  # noqa: S105 — a token was revoked
+    TOKEN_REFUSED = "token_refused"  # noqa: S105 — an expired or revoked token was presented
+    TOKEN_NEW_ADDRESS = "token_new_address"  # noqa: S105 — first use of a token from an address
+
     @property
     def refused(self) -> AuditAction:
         """The ``<verb>_refused`` action for this verb (ValueError if there is none)."""

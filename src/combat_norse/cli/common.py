@@ -180,7 +180,12 @@ def read_password(args: Any, purpose: str = "re-authentication") -> str:
 
 
 def add_as_option(parser: Any, *, required: bool = True) -> None:
-    """The ``--as USERNAME`` option of every participant operation (§13)."""
+    """The ``--as USERNAME`` option of every participant operation (§13); not required (and
+    refused if given) against a server, where the API token says who acts
+    (:mod:`combat_norse.cli.client`)."""
+    from combat_norse.cli.client import client_mode
+
+    required = required and not client_mode()
     parser.add_argument("--as", dest="as_user", required=required, metavar="USERNAME",
                         help="run with this user's memberships (audited as theirs)")  # fmt: skip
 

@@ -36,6 +36,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "combat_norse.cli.safety_cmds": ("due", "safety", "alerts", "treatment"),
     "combat_norse.cli.audit_cmds": ("audit",),
     "combat_norse.cli.query_cmds": ("queries", "query"),
+    "combat_norse.cli.token_cmds": ("token",),
 }  # fmt: skip
 
 
@@ -97,11 +98,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check_text(given)
     parser = build_parser(given)
     args = parser.parse_args(given)
+    from combat_norse.cli.client import PURE, client_mode
+
+    remote = client_mode() and args.command not in PURE
     # The command line is the server operators' tool: every event it writes names the
     # operating-system user who ran it (the actor itself when there is no --as).
     with operating(os_operator()):
         try:
-            status: int = args.func(args)
+            if remote:  # COMBAT_NORSE_URL and _TOKEN: the command runs on that server
+                from combat_norse.cli.client import run_remote
+
+                status: int = run_remote(args)
+            else:
+                status = args.func(args)
         except CliError as exc:
             sys.stderr.write(exc.line() + "\n")
             return exc.exit_status

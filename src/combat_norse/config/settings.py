@@ -132,6 +132,8 @@ INSTALLED_APPS = [
     "combat_norse.sites.apps.SitesConfig",
     "combat_norse.accounts.apps.AccountsConfig",
     "combat_norse.web.apps.WebConfig",
+    "ninja",  # the API docs page's own static files (Swagger UI), not a CDN
+    "combat_norse.api.apps.ApiConfig",
     "combat_norse.participants.apps.ParticipantsConfig",
     "combat_norse.allocation.apps.AllocationConfig",
     "combat_norse.crf.apps.CrfConfig",

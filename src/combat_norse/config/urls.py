@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from combat_norse.api.urls import api
 from combat_norse.web import views as site_views
 
 urlpatterns = [
@@ -13,4 +14,5 @@ urlpatterns = [
     path("accounts/", include("combat_norse.web.account_urls")),
     path("admin/login/", site_views.admin_login_redirect),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),  # the REST API: /api/v1/openapi.json, /api/v1/docs
 ]

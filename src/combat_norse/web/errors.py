@@ -1,67 +1,16 @@
-"""HTTP statuses of the shared errors, for the pages and the coming API: one table, as
-``cli/common.py`` has one for exit statuses (§13, issue 13).
+"""The pages' HTTP statuses of the shared errors: the one table is
+:mod:`combat_norse.core.http` (shared with the API, which may not import this package)."""
 
-A face never matches on message text: it answers :func:`status_for` with the body of
-:func:`error_body`, ``{"code": ..., "detail": ...}``, where ``code`` is the refusal's
-:class:`~combat_norse.core.errors.Reason` (``bad_input`` and ``not_found`` for the other two
-errors) and ``detail`` the words the command line prints after ``refused:`` / ``error:``.
+from combat_norse.core.http import (
+    BAD_INPUT_STATUS,
+    HTTP_STATUS,
+    NOT_FOUND_STATUS,
+    error_body,
+    error_response,
+    status_for,
+)
 
-``locked`` answers 423 Locked, not 409: a client can tell "this record is locked" (retrying will
-not help until it is unlocked) from ``conflict`` (reload the record and try again).
-"""
-
-from __future__ import annotations
-
-from typing import Any
-
-from django.http import JsonResponse
-
-from combat_norse.core.errors import BadInput, NotFound, Reason, Refused, domain_error
-
-#: The one table from a refusal's reason code to its HTTP status.
-HTTP_STATUS: dict[Reason, int] = {
-    Reason.OTHER_SITE: 403,
-    Reason.ROLE: 403,
-    Reason.MASKED: 403,
-    Reason.PASSWORD: 403,
-    Reason.LOCKED: 423,
-    Reason.CONFLICT: 409,
-    Reason.REASON_REQUIRED: 422,
-    Reason.NO_VALID_CONSENT: 422,
-    Reason.RULE: 422,
-    Reason.STATE: 409,
-    Reason.UNAVAILABLE: 503,
-}
-
-BAD_INPUT_STATUS = 400
-NOT_FOUND_STATUS = 404
-
-
-def status_for(exc: BaseException) -> int:
-    """The HTTP status of a shared error (or of a pure package's error the core maps);
-    TypeError for any other exception, which is a server error and is not translated."""
-    err = domain_error(exc)
-    if isinstance(err, Refused):
-        return HTTP_STATUS[err.code]
-    if isinstance(err, NotFound):
-        return NOT_FOUND_STATUS
-    if isinstance(err, BadInput):
-        return BAD_INPUT_STATUS
-    raise TypeError(f"not a shared error: {type(exc).__name__}")
-
-
-def error_body(exc: BaseException) -> dict[str, Any]:
-    """``{"code": reason, "detail": text}`` (plus ``field`` for bad input and unknown ids)."""
-    err = domain_error(exc)
-    if isinstance(err, Refused):
-        return {"code": err.code.value, "detail": err.text}
-    if isinstance(err, NotFound):
-        return {"code": "not_found", "field": err.field, "detail": str(err)}
-    if isinstance(err, BadInput):
-        return {"code": "bad_input", "field": err.field, "detail": str(err)}
-    raise TypeError(f"not a shared error: {type(exc).__name__}")
-
-
-def error_response(exc: BaseException) -> JsonResponse:
-    """The JSON answer of an API route to a shared error."""
-    return JsonResponse(error_body(exc), status=status_for(exc))
+__all__ = [
+    "BAD_INPUT_STATUS", "HTTP_STATUS", "NOT_FOUND_STATUS", "error_body", "error_response",
+    "status_for",
+]  # fmt: skip

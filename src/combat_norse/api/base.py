@@ -1,0 +1,126 @@
+"""The API object, its error answers and what every route shares."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, ValidationError
+from pydantic import ConfigDict
+
+from combat_norse.api.auth import TokenAuth, TokenRefused
+from combat_norse.core.errors import domain_error
+from combat_norse.core.http import API_BAD_INPUT_STATUS, error_response
+
+WARNINGS_HEADER = "X-Combat-Norse-Warnings"
+TOTAL_HEADER = "X-Total-Count"
+MAX_LIMIT = 1000
+
+
+class ErrorOut(Schema):
+    """Every error: the refusal's reason code (``other_site``, ``role``, ``masked``, ``locked``,
+    ``conflict``, ...), ``bad_input``, ``not_found`` or ``unauthorized``; ``detail`` the words
+    the command line prints after ``refused:``/``error:``; ``field`` for bad input."""
+
+    code: str
+    detail: str
+    field: str | None = None
+
+
+class In(Schema):
+    """A request body: unknown keys are bad input (a misspelt option is not ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+#: The answers every route may give besides 200 (documented in the schema).
+ERRORS: dict[int, type[ErrorOut]] = {
+    400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
+    423: ErrorOut, 503: ErrorOut,
+}  # fmt: skip
+
+
+def answers(**extra: Any) -> dict[int, Any]:
+    """The responses of a route: 200 the command's JSON object, and every error."""
+    return {200: dict[str, Any], **ERRORS, **extra}
+
+
+api = NinjaAPI(
+    title="COMBAT-NORSE API",
+    version="1",
+    description=(
+        "Every trial operation of the pages and the command line. Authenticate with "
+        "`Authorization: Bearer <token>` (get one with `combat-norse token create` or on "
+        "/me/tokens/). Each route answers the JSON object the matching command prints; "
+        "errors answer `{code, detail, field}`: 401 no or bad token, 403 refused (other_site, "
+        "role, masked, password), 404 unknown id, 409 conflict or state, 422 bad input or a "
+        "protocol rule, 423 locked."
+    ),
+    auth=TokenAuth(),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    detail = exc.detail if isinstance(exc, TokenRefused) else "a valid API token is required"
+    return JsonResponse({"code": "unauthorized", "detail": detail, "field": None}, status=401,
+                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(where) or None
+    message = str(first.get("msg", "invalid request"))
+    return JsonResponse({"code": "bad_input", "field": field,
+                         "detail": f"{field}: {message}" if field else message},
+                        status=API_BAD_INPUT_STATUS)  # fmt: skip
+
+
+@api.exception_handler(Exception)
+def _shared_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if domain_error(exc) is None:
+        raise exc
+    return error_response(exc, face="api")
+
+
+def actor(request: HttpRequest) -> Any:
+    """The token's user (the route's ``auth`` set it)."""
+    return request.auth  # type: ignore[attr-defined]
+
+
+@contextmanager
+def read_audited(request: HttpRequest) -> Iterator[None]:
+    """A refused read is audited as the pages' and the command line's are."""
+    from combat_norse.audit.vocabulary import AuditAction
+    from combat_norse.core.refusals import read_refusals_audited
+
+    with read_refusals_audited(actor(request), AuditAction.READ_REFUSED):
+        yield
+
+
+def with_warnings(response: HttpResponse, warnings: Iterable[str]) -> None:
+    """The warnings the command line prints on stderr, as one header (a JSON list)."""
+    found = list(warnings)
+    if found:
+        response[WARNINGS_HEADER] = json.dumps(found, ensure_ascii=True)
+
+
+def listing(response: HttpResponse, obj: dict[str, Any], key: str, *,
+            limit: int | None, offset: int, **match: str | None) -> dict[str, Any]:  # fmt: skip
+    """``obj`` with its list ``key`` filtered (each given ``match`` key equal) and cut to one
+    page (``offset``, ``limit``); the number before paging in ``X-Total-Count``. Without
+    filters or ``limit`` the object is exactly the command's."""
+    rows = [r for r in obj[key]
+            if all(v is None or str(r.get(k)) == v for k, v in match.items())]  # fmt: skip
+    response[TOTAL_HEADER] = str(len(rows))
+    end = None if limit is None else offset + limit
+    return {**obj, key: rows[offset:end]}
