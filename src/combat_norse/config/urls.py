@@ -9,6 +9,7 @@ from combat_norse.web import views as site_views
 urlpatterns = [
     path("", site_views.home, name="home"),
     path("me/", site_views.my_access, name="my_access"),
+    path("me/tokens/", site_views.my_tokens, name="my_tokens"),
     path("language/", site_views.language, name="language"),
     path("", include("combat_norse.web.urls")),
     path("accounts/", include("combat_norse.web.account_urls")),

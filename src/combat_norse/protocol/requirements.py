@@ -12,7 +12,7 @@ CRITERIA: tuple[str, ...] = (
     "E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8",
 )  # fmt: skip
 SECTIONS: tuple[str, ...] = tuple(f"§{n}" for n in range(1, 15))
-ISSUES: tuple[str, ...] = ("#2", "#3", "#7", "#10", "#13", "#14", "#15", "#16", "#17", "#19")
+ISSUES: tuple[str, ...] = ("#2", "#3", "#7", "#10", "#13", "#14", "#15", "#16", "#17", "#18", "#19")
 
 REQUIREMENT_CODES: frozenset[str] = frozenset(CRITERIA + SECTIONS + ISSUES)
 

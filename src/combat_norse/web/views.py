@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -103,3 +104,31 @@ def admin_login_redirect(request: HttpRequest) -> HttpResponse:
         raise AccessDenied("role", "the admin is for system administrators")
     next_url = request.GET.get("next", "/admin/")
     return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
+
+
+@view_policy()
+def my_tokens(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's API tokens: create one (shown once, on this answer only), revoke
+    one; the list shows prefixes and dates, never a token."""
+    from django.shortcuts import redirect
+
+    from combat_norse.accounts.presenters import present_token
+    from combat_norse.accounts.tokens import do_create_token, do_revoke_token, tokens_of
+    from combat_norse.core.errors import BadInput
+
+    user = request.user
+    if not isinstance(user, User):  # view_policy admits signed-in users only
+        raise AccessDenied(Reason.ROLE, "sign in")
+    new_token = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            do_revoke_token(user, user, request.POST.get("prefix", "")[:16])
+            return redirect("my_tokens")
+        raw = request.POST.get("expires_days", "").strip()
+        if raw and not (raw.isdigit() and len(raw) <= 4):
+            raise BadInput("expires_days", str(_("expires_days: a whole number of days")))
+        new_token = do_create_token(user, user, expires_days=int(raw) if raw else None).token
+    rows = [present_token(t) for t in tokens_of(user)]
+    response = render(request, "web/my_tokens.html", {"rows": rows, "new_token": new_token})
+    response["Cache-Control"] = "no-store"  # the token is on this answer only
+    return response
