@@ -134,3 +134,98 @@ def trial_sites(transactional_db: None) -> None:
     from combat_norse.sites.models import Site
 
     load_sites(Site)
+
+
+# ------------------------------------------------------------------------------ CLI faces
+# A contract-test module that lists ``pytest.mark.usefixtures("cli_face")`` runs each test
+# twice: the command line locally ("local"), and as an API client ("api", issue 18) against a
+# live server started for the test, each ``--as USER`` replaced by USER's API token. The "api"
+# runs are transactional (the server thread reads what the test committed; on SQLite it shares
+# the test's in-memory connection), so they are ordered with the other transactional tests and
+# load the registration's sites first (a transactional test's flush removes them).
+CLI_FACES = ("local", "api")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "cli_face" in metafunc.fixturenames:
+        metafunc.parametrize("cli_face", CLI_FACES, indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-django orders the tests by their db marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is not None and spec.params.get("cli_face") == "api":
+            item.add_marker(pytest.mark.django_db(transaction=True), append=False)
+            if "trial_sites" not in item.fixturenames:  # type: ignore[attr-defined]
+                item.fixturenames.insert(0, "trial_sites")  # type: ignore[attr-defined]
+
+
+@dataclass
+class CliFace:
+    name: str
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def cli_face(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> CliFace:
+    """The face the module's ``run`` helpers drive: their ``main`` is replaced, in API mode,
+    by one that sends the command to the live server as the ``--as`` user's token."""
+    import logging
+    import sys
+    import urllib.request
+
+    from combat_norse.cli import main as cli_main
+    from combat_norse.cli.client import LOCAL_ONLY, PURE, TOKEN_ENV, URL_ENV
+
+    face = CliFace(request.param, {})
+    monkeypatch.delenv(URL_ENV, raising=False)
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    if face.name == "local":
+        return face
+    request.getfixturevalue("trial_sites")  # before the personas, who hold roles at them
+    server = request.getfixturevalue("live_server")
+    real_main = cli_main.main
+
+    def token_for(username: str) -> str | None:
+        from combat_norse.accounts.tokens import do_create_token
+
+        if username not in face.tokens:
+            user = User.objects.filter(username=username, is_active=True).first()
+            if user is None:
+                return None
+            face.tokens[username] = token = do_create_token(user, user).token
+            # its first use from this address is audited now, not in the middle of a test
+            warm = urllib.request.Request(f"{server.url}/api/v1/me",  # noqa: S310
+                                          headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            urllib.request.urlopen(warm, timeout=60).close()  # noqa: S310
+        return face.tokens[username]
+
+    def api_main(argv: list[str] | None = None) -> int:
+        args = list(argv or [])
+        username = None
+        if "--as" in args:
+            at = args.index("--as")
+            username = args[at + 1] if at + 1 < len(args) else None
+        command = args[0] if args else ""
+        token = None
+        if username is not None and command not in LOCAL_ONLY | PURE:
+            token = token_for(username)
+        if token is None:  # an operator's command, no --as, or no such user: run locally
+            return real_main(args)
+        del args[at:at + 2]
+        with monkeypatch.context() as env:
+            env.setenv(URL_ENV, server.url)
+            env.setenv(TOKEN_ENV, token)
+            for name in ("django.request", "django.server"):  # the server thread's request
+                env.setattr(logging.getLogger(name), "disabled", True)  # log: not the command's
+            return real_main(args)
+
+    if "personas" in request.fixturenames:
+        for name in request.getfixturevalue("personas").users:
+            token_for(name)
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("tests.") and \
+                getattr(module, "main", None) is real_main:  # fmt: skip
+            monkeypatch.setattr(module, "main", api_main)
+    return face

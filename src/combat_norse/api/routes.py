@@ -79,21 +79,21 @@ def sites(request: HttpRequest) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- screening, consent, enroll
 class ScreeningIn(In):
-    site: str = Field(max_length=16)
+    site: str
     record: dict[str, Any]
 
 
 class RescreenIn(In):
     record: dict[str, Any]
-    reason: str = Field(max_length=2000)
+    reason: str
 
 
 class ReasonIn(In):
-    reason: str = Field(max_length=2000)
+    reason: str
 
 
 class OptionalReasonIn(In):
-    reason: str = Field("", max_length=2000)
+    reason: str = ""
 
 
 @router.post("/screenings", response=answers(), tags=["screening"])
@@ -156,8 +156,8 @@ def screening_not_enrolled(request: HttpRequest, screening_id: Id,
 
 class ConsentIn(In):
     signer: Literal["patient", "lar"]
-    form_version: str = Field(max_length=40)
-    optional: list[str] = Field(default_factory=list, max_length=10)
+    form_version: str
+    optional: list[str] = Field(default_factory=list)
 
 
 @router.post("/screenings/{screening_id}/consents", response=answers(), tags=["consent"])
@@ -172,7 +172,7 @@ def consent_add(request: HttpRequest, screening_id: Id, body: ConsentIn) -> dict
 
 
 class EnrollIn(In):
-    observational_reason: str = Field("", max_length=2000)
+    observational_reason: str = ""
 
 
 @router.post("/screenings/{screening_id}/enroll", response=answers(), tags=["participants"])
@@ -213,7 +213,7 @@ def participant_show(request: HttpRequest, study_id: Id) -> dict[str, Any]:
 
 class OnsetIn(In):
     se_onset: datetime
-    reason: str = Field(max_length=2000)
+    reason: str
 
 
 @router.post("/participants/{study_id}/onset", response=answers(), tags=["participants"])
@@ -230,7 +230,7 @@ def correct_onset(request: HttpRequest, study_id: Id, body: OnsetIn) -> dict[str
 
 
 class AssessorIn(In):
-    assessor: str = Field(max_length=150)
+    assessor: str
 
 
 @router.post("/participants/{study_id}/assessor", response=answers(), tags=["participants"])
@@ -244,7 +244,7 @@ def assessor_assign(request: HttpRequest, study_id: Id, body: AssessorIn) -> dic
 
 class WithdrawIn(In):
     scope: Literal["stop_treatment", "stop_follow_up", "stop_all_data"]
-    reason: str = Field(max_length=2000)
+    reason: str
 
 
 @router.post("/participants/{study_id}/withdrawal", response=answers(), tags=["participants"])
@@ -258,7 +258,7 @@ def withdraw(request: HttpRequest, study_id: Id, body: WithdrawIn) -> dict[str, 
 
 class EndIn(In):
     status: Literal["died", "lost_to_follow_up"]
-    reason: str = Field(max_length=2000)
+    reason: str
 
 
 @router.post("/participants/{study_id}/follow-up-end", response=answers(),
@@ -305,9 +305,9 @@ def _active_list(request: HttpRequest, action: str, environment: str | None) -> 
 
 
 class ExtendIn(In):
-    stratum: str = Field(max_length=80)
+    stratum: str
     blocks: int = Field(ge=-10**9, le=10**9)
-    reason: str = Field(max_length=2000)
+    reason: str
     environment: Environment = None
 
 
@@ -323,7 +323,7 @@ def randomization_extend(request: HttpRequest, body: ExtendIn) -> dict[str, Any]
 
 
 class RetireIn(In):
-    reason: str = Field(max_length=2000)
+    reason: str
     environment: Environment = None
 
 
@@ -375,8 +375,8 @@ def randomize(request: HttpRequest, study_id: Id) -> dict[str, Any]:
 
 
 class ReauthIn(In):
-    reason: str = Field(max_length=2000)
-    password: str = Field(max_length=4096, description="the acting user's password again")
+    reason: str
+    password: str = Field(description="the acting user's password again")
 
 
 @router.post("/participants/{study_id}/allocation/error", response=answers(),
@@ -401,8 +401,8 @@ def unmask(request: HttpRequest, study_id: Id, body: ReauthIn) -> dict[str, Any]
 
 
 class UnmaskingIn(In):
-    assessor: str = Field(max_length=150)
-    how: str = Field(max_length=2000)
+    assessor: str
+    how: str
 
 
 @router.post("/participants/{study_id}/unmaskings", response=answers(), tags=["masking"])
@@ -469,7 +469,7 @@ FORM_PATH = "/participants/{study_id}/visits/{visit}/forms/{form}"
 class FormSaveIn(In):
     values: dict[str, Any]
     instance: int | None = Field(None, ge=1, le=1_000_000)
-    reason: str = Field("", max_length=2000)
+    reason: str = ""
     if_version: int | None = Field(None, ge=0, le=1_000_000)
 
 
@@ -509,7 +509,7 @@ def form_show(request: HttpRequest, study_id: Id, visit: str, form: str,
 
 class TransitionIn(In):
     instance: int | None = Field(None, ge=1, le=1_000_000)
-    reason: str = Field("", max_length=2000)
+    reason: str = ""
 
 
 def _transition(request: HttpRequest, which: str, study_id: str, visit: str, form: str,
@@ -549,7 +549,7 @@ def form_unlock(request: HttpRequest, study_id: Id, visit: str, form: str,
 
 class SignIn(In):
     meaning: Literal["eligibility", "casebook"]
-    password: str = Field(max_length=4096, description="the signer's password again")
+    password: str = Field(description="the signer's password again")
 
 
 @router.post("/participants/{study_id}/signatures", response=answers(), tags=["signatures"])
@@ -602,11 +602,11 @@ def query_summary(request: HttpRequest, site: str | None = None) -> dict[str, An
 
 
 class RaiseIn(In):
-    study_id: str = Field(max_length=40)
-    visit: str = Field(max_length=40)
-    form: str = Field(max_length=40)
-    item: str = Field(max_length=80)
-    text: str = Field(max_length=4000)
+    study_id: str
+    visit: str
+    form: str
+    item: str
+    text: str
     instance: int | None = Field(None, ge=1, le=1_000_000)
 
 
@@ -622,7 +622,7 @@ def query_raise(request: HttpRequest, body: RaiseIn) -> dict[str, Any]:
 
 
 class QueryTextIn(In):
-    text: str | None = Field(None, max_length=4000)
+    text: str | None = None
 
 
 def _query_change(request: HttpRequest, which: str, query_id: int,
@@ -685,7 +685,7 @@ def safety_clocks(request: HttpRequest, response: HttpResponse, page: Query[Page
 
 class ReportIn(In):
     to: Literal["coordinating_centre", "regulator"]
-    at: str = Field(max_length=64, description="when it was sent: ISO datetime with offset")
+    at: str = Field(description="when it was sent: ISO datetime with offset")
 
 
 @router.post("/safety/events/{ae_id}/reports", response=answers(), tags=["safety"])
@@ -742,7 +742,7 @@ def treatment_show(request: HttpRequest, study_id: Id) -> dict[str, Any]:
 
 class PlanIn(In):
     weight_kg: float | str
-    reason: str = Field("", max_length=2000)
+    reason: str = ""
 
 
 @router.post("/participants/{study_id}/treatment/plan", response=answers(), tags=["treatment"])

@@ -28,7 +28,8 @@ from combat_norse.participants.presenters import (
 )
 from combat_norse.sites.access import scope_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.req("§11", "§13", "#13")]
+pytestmark = [pytest.mark.django_db, pytest.mark.req("§11", "§13", "#13", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 
 MASKED_PERSONAS = ("assessor", "sponsor")
 WRONG_PASSWORD = "not my password\n"

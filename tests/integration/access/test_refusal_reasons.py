@@ -24,7 +24,8 @@ from combat_norse.sites.access import AccessDenied, Scope, scope_for
 from combat_norse.sites.models import Site
 from combat_norse.sites.roles import RANDOMIZER_ROLES, Role
 
-pytestmark = [pytest.mark.django_db, pytest.mark.req("§13", "#13")]
+pytestmark = [pytest.mark.django_db, pytest.mark.req("§13", "#13", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

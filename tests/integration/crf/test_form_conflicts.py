@@ -25,7 +25,8 @@ from combat_norse.crf.actions.forms import do_save_form, form_def
 from combat_norse.crf.metadata import FormDef
 from combat_norse.crf.models import FormInstance
 
-pytestmark = [pytest.mark.req("§14")]
+pytestmark = [pytest.mark.req("§14", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 FIRST = {"weight_kg": 70, "premorbid_mrs": 0}  # version 1: in progress (items missing)
 EDITS = {
     "coord": {"weight_kg": 72, "anesthetic_infusion": True},

@@ -16,7 +16,8 @@ from tests.integration.crf.conftest import run
 from combat_norse.audit.models import AuditEvent
 from combat_norse.crf.models import FormInstance, Visit
 
-pytestmark = [pytest.mark.django_db, pytest.mark.req("§14")]
+pytestmark = [pytest.mark.django_db, pytest.mark.req("§14", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 DRUGS = ("anakinra", "tocilizumab")
 
 

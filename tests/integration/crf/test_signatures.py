@@ -20,7 +20,8 @@ from combat_norse.cli.main import main
 from combat_norse.core.errors import Refused
 from combat_norse.crf.models import FormInstance, Signature
 
-pytestmark = [pytest.mark.django_db, pytest.mark.req("§14")]
+pytestmark = [pytest.mark.django_db, pytest.mark.req("§14", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 DRUGS = ("anakinra", "tocilizumab")
 SIGNATURE_KEYS = {"signature_id", "meaning", "signer", "signer_name", "signed_at", "valid"}
 

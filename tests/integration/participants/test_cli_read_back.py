@@ -17,7 +17,8 @@ from combat_norse.audit.models import AuditEvent
 from combat_norse.cli.main import main
 from combat_norse.participants.models import Participant, ScreeningEntry
 
-pytestmark = [pytest.mark.django_db, pytest.mark.req("#14", "§13")]
+pytestmark = [pytest.mark.django_db, pytest.mark.req("#14", "§13", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 
 DRUGS = ("anakinra", "tocilizumab")
 

@@ -18,7 +18,8 @@ from combat_norse.audit.models import AuditEvent
 from combat_norse.cli.main import main
 from combat_norse.participants.models import Consent, Participant, ScreeningEntry
 
-pytestmark = [pytest.mark.django_db, pytest.mark.req("#10", "§13")]
+pytestmark = [pytest.mark.django_db, pytest.mark.req("#10", "§13", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
