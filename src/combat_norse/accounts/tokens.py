@@ -65,7 +65,7 @@ def do_create_token(actor: Actor, user: User, *, expires_days: int | None = None
     token = f"cn_{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
         row = ApiToken.objects.create(user=user, prefix=prefix, digest=digest(token),
-                                      created_at=now, expires_at=now + timedelta(days=days))  # fmt: skip
+                                      created_at=now, expires_at=now + timedelta(days=days))
         record_event(actor=actor, action=AuditAction.TOKEN_CREATE, obj=row,
                      changes={"prefix": [None, prefix], "user": [None, user.username],
                               "expires_at": [None, row.expires_at]})  # fmt: skip

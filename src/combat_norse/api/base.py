@@ -44,9 +44,9 @@ ERRORS: dict[int, type[ErrorOut]] = {
 }  # fmt: skip
 
 
-def answers(**extra: Any) -> dict[int, Any]:
+def answers() -> dict[int, Any]:
     """The responses of a route: 200 the command's JSON object, and every error."""
-    return {200: dict[str, Any], **ERRORS, **extra}
+    return {200: dict[str, Any], **ERRORS}
 
 
 api = NinjaAPI(

@@ -224,8 +224,9 @@ def correct_onset(request: HttpRequest, study_id: Id, body: OnsetIn) -> dict[str
     if body.se_onset.tzinfo is None:
         raise BadInput("se_onset", "se_onset: must carry a UTC offset "
                        "(e.g. 2026-03-10T22:40:00-04:00)")  # fmt: skip
-    participant, discrepancies = do_correct_onset(actor(request), study_id,
-                                                  se_onset=body.se_onset, reason=body.reason)  # fmt: skip
+    participant, discrepancies = do_correct_onset(
+        actor(request), study_id, se_onset=body.se_onset, reason=body.reason
+    )
     return present_onset_correction(participant, body.se_onset, discrepancies)
 
 
@@ -267,8 +268,8 @@ def end_follow_up(request: HttpRequest, study_id: Id, body: EndIn) -> dict[str, 
     from combat_norse.participants.actions import do_end_follow_up
     from combat_norse.participants.presenters import present_follow_up_end
 
-    return present_follow_up_end(do_end_follow_up(actor(request), study_id,
-                                                  status=body.status, reason=body.reason))  # fmt: skip
+    ended = do_end_follow_up(actor(request), study_id, status=body.status, reason=body.reason)
+    return present_follow_up_end(ended)
 
 
 # ---------------------------------------------------------------- randomization
@@ -411,8 +412,8 @@ def unmasking_record(request: HttpRequest, study_id: Id, body: UnmaskingIn) -> d
     from combat_norse.participants.presenters import present_unmasking_record
 
     assessor = _user_named(body.assessor, "assessor")
-    return present_unmasking_record(do_record_assessor_unmasked(actor(request), study_id,
-                                                                assessor, how=body.how))  # fmt: skip
+    record = do_record_assessor_unmasked(actor(request), study_id, assessor, how=body.how)
+    return present_unmasking_record(record)
 
 
 @router.get("/unmaskings", response=answers(), tags=["masking"])
@@ -674,7 +675,7 @@ def due(request: HttpRequest, site: str | None = None) -> dict[str, Any]:
 @router.get("/safety/clocks", response=answers(), tags=["safety"])
 def safety_clocks(request: HttpRequest, response: HttpResponse, page: Query[Page],
                   site: str | None = None, status: str | None = None,
-                  all: bool = False) -> dict[str, Any]:  # noqa: A002 # fmt: skip
+                  all: bool = False) -> dict[str, Any]:  # fmt: skip
     from combat_norse.safety.access import access_clocks
     from combat_norse.safety.presenters import present_clocks
 
@@ -758,7 +759,7 @@ def treatment_plan(request: HttpRequest, study_id: Id, body: PlanIn) -> dict[str
 
 @router.get("/treatment/deviations", response=answers(), tags=["treatment"])
 def treatment_deviations(request: HttpRequest, site: str | None = None,
-                         all: bool = False) -> dict[str, Any]:  # noqa: A002 # fmt: skip
+                         all: bool = False) -> dict[str, Any]:  # fmt: skip
     from combat_norse.safety.access import access_deviations
     from combat_norse.safety.presenters import present_deviation
 

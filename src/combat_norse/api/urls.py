@@ -5,4 +5,4 @@ from combat_norse.api.routes import router
 
 api.add_router("", router)
 
-urlpatterns = [*api.urls[0]]
+__all__ = ["api"]

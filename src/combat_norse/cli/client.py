@@ -118,8 +118,9 @@ def _form_save(a: argparse.Namespace) -> Call:
 
     values = read_json_source(a.file)
     instance, if_version = _instance(a.instance), _version(a.if_version)
-    return Call("PUT", _form_path(a), body={"values": values, "instance": instance,
-                                            "reason": a.reason or "", "if_version": if_version})  # fmt: skip
+    return Call("PUT", _form_path(a), body={
+        "values": values, "instance": instance, "reason": a.reason or "",
+        "if_version": if_version})  # fmt: skip
 
 
 def _form_show(a: argparse.Namespace) -> Call:

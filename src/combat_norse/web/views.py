@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -117,7 +116,7 @@ def my_tokens(request: HttpRequest) -> HttpResponse:
     from combat_norse.core.errors import BadInput
 
     user = request.user
-    if not isinstance(user, User):  # view_policy admits signed-in users only
+    if not user.is_authenticated:  # view_policy admits signed-in users only
         raise AccessDenied(Reason.ROLE, "sign in")
     new_token = None
     if request.method == "POST":

@@ -28,7 +28,8 @@ class Api:
         return self.tokens[name]
 
     def call(self, method: str, user: User | str | None, path: str, body: Any = None,
-             query: dict[str, Any] | None = None, token: str | None = None) -> tuple[int, Any]:  # fmt: skip
+             query: dict[str, Any] | None = None,
+             token: str | None = None) -> tuple[int, Any]:  # fmt: skip
         headers = {}
         if token is not None or user is not None:
             headers["Authorization"] = f"Bearer {token or self.token(user)}"  # type: ignore[arg-type]

@@ -24,7 +24,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-
 from tests.integration.api.conftest import Api
 from tests.integration.api.world import REQUESTS, World, schema_routes
 from tests.integration.crf.test_command_persona_matrix import DRUGS, subject_user

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
-
 from tests.integration.access.test_masked_output import _allocated_both_arms
 from tests.integration.api.conftest import Api
 from tests.integration.api.test_api_persona_matrix import DELIBERATE_UNMASKING

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
-
 from tests.integration.api.conftest import Api
 from tests.integration.crf.conftest import run
 

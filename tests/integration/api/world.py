@@ -16,7 +16,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.utils import timezone
-
 from tests.integration.conftest import PASSWORD, screening_record
 
 from combat_norse.allocation.actions import do_randomize
@@ -93,7 +92,8 @@ class World:
 
     def baseline(self) -> dict[str, Any]:
         return {"weight_kg": 60 + next(self.serial), "premorbid_mrs": 0,
-                "first_seizure_at": timezone.now().isoformat(), "anesthetic_infusion": True}  # fmt: skip
+                "first_seizure_at": timezone.now().isoformat(),
+                "anesthetic_infusion": True}  # fmt: skip
 
     def dose(self) -> dict[str, Any]:
         return {"drug": "tocilizumab", "dose_mg": 100 + next(self.serial),
@@ -162,7 +162,8 @@ REQUESTS: dict[str, Callable[[W, U], Req]] = {
             "stratum": "adult/early", "blocks": 1, "reason": "running low",
             "environment": "production"}),
     "POST /randomization/lists/active/retire": lambda w, u: Req(
-        "/randomization/lists/active/retire", body={"reason": "matrix", "environment": "production"}),
+        "/randomization/lists/active/retire",
+        body={"reason": "matrix", "environment": "production"}),
     "GET /randomization/balance": lambda w, u: Req("/randomization/balance"),
     "GET /randomization/lists/active/verify": lambda w, u: Req(
         "/randomization/lists/active/verify", query={"environment": "production"}),
