@@ -102,7 +102,9 @@ def screening_add(request: HttpRequest, response: HttpResponse,
     from combat_norse.participants.actions import do_screen
     from combat_norse.participants.presenters import present_screening_result
 
-    site = _site(body.site)
+    from combat_norse.sites.access import access_site
+
+    site = access_site(body.site)  # required: a blank code is an unknown site
     entry, warnings = do_screen(actor(request), site, body.record)
     with_warnings(response, warnings)
     return present_screening_result(entry)
