@@ -9,7 +9,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from pydantic import ConfigDict
 
 from combat_norse.api.auth import TokenAuth, TokenRefused
@@ -49,6 +50,22 @@ def answers() -> dict[int, Any]:
     return {200: dict[str, Any], **ERRORS}
 
 
+class StrictJson(Parser):
+    """Request bodies read as the command line reads its files: strict UTF-8, a key twice in
+    one object is bad input (``protocol.jsoninput.loads_strict``). Why a body is unreadable is
+    kept on the request for the answer (ninja only says it could not parse it)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        from combat_norse.protocol.jsoninput import loads_strict
+
+        try:
+            return loads_strict(request.body)
+        except (ValueError, RecursionError) as exc:
+            detail = str(exc) if str(exc).startswith(("file:", "key")) else "not valid JSON"
+            request.unreadable_body = detail  # type: ignore[attr-defined]
+            raise
+
+
 api = NinjaAPI(
     title="COMBAT-NORSE API",
     version="1",
@@ -61,6 +78,7 @@ api = NinjaAPI(
         "protocol rule, 423 locked."
     ),
     auth=TokenAuth(),
+    parser=StrictJson(),
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
@@ -83,6 +101,18 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return JsonResponse({"code": "bad_input", "field": field,
                          "detail": f"{field}: {message}" if field else message},
                         status=API_BAD_INPUT_STATUS)  # fmt: skip
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """ninja's own errors; an unreadable body is bad input like any other (422)."""
+    unreadable = getattr(request, "unreadable_body", None)
+    if unreadable is not None or exc.status_code == 400:
+        detail = f"body: {unreadable or 'not valid JSON'}"
+        return JsonResponse({"code": "bad_input", "field": None, "detail": detail},
+                            status=API_BAD_INPUT_STATUS)  # fmt: skip
+    return JsonResponse({"code": "http_error", "field": None, "detail": str(exc)},
+                        status=exc.status_code)  # fmt: skip
 
 
 @api.exception_handler(Exception)

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,6 +250,9 @@ ROUTES: dict[str, Callable[[argparse.Namespace], Call]] = {
 
 
 def _send(call: Call) -> tuple[int, Any, dict[str, str]]:
+    import urllib.error  # here: the local commands start without the HTTP client
+    import urllib.request
+
     base = os.environ[URL_ENV].strip().rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise BadInput(f"{URL_ENV}: an http:// or https:// address, got {base[:60]!r}")
