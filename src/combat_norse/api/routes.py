@@ -101,7 +101,6 @@ def screening_add(request: HttpRequest, response: HttpResponse,
                   body: ScreeningIn) -> dict[str, Any]:  # fmt: skip
     from combat_norse.participants.actions import do_screen
     from combat_norse.participants.presenters import present_screening_result
-
     from combat_norse.sites.access import access_site
 
     site = access_site(body.site)  # required: a blank code is an unknown site

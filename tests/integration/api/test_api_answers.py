@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from tests.integration.api.conftest import Api
 from tests.integration.api.world import World
 
@@ -67,7 +66,7 @@ def test_a_stale_version_is_409_conflict_and_a_locked_form_423(world: World, api
 def test_lists_page_and_filter_without_changing_the_commands_object(
     world: World, api: Api,
 ) -> None:  # fmt: skip
-    for n in range(3):
+    for _ in range(3):
         world.query()
     status, everything = api.get("datamanager", "/queries")
     total = len(everything["queries"])

@@ -19,7 +19,6 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from tests.integration.api.conftest import Api
 from tests.integration.api.world import World
 
@@ -43,17 +42,24 @@ def test_generated_requests_as_every_role_get_no_server_error_and_answers_in_the
     assert len(operations) >= 50
     failures: list[str] = []
     for operation in operations:
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                  phases=[Phase.explicit, Phase.generate], derandomize=True,
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
-        def fuzz(case: Any) -> None:
-            for role in ROLES:
-                try:
-                    response = case.call(app=app, headers=headers[role])
-                    case.validate_response(response, checks=CHECKS)
-                except Exception as exc:  # noqa: BLE001 — collected, reported together
-                    failures.append(f"{operation.label} as {role}: {str(exc)[:400]}")
-
-        fuzz()
+        fuzz_one(operation, app, headers, failures)
     assert failures == []
+
+
+def fuzz_one(operation: Any, app: Any, headers: dict[str, dict[str, str]],
+             failures: list[str]) -> None:  # fmt: skip
+    """A few generated requests to ``operation``, each sent as every role."""
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+              phases=[Phase.explicit, Phase.generate], derandomize=True,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    def fuzz(case: Any) -> None:
+        for role in ROLES:
+            try:
+                response = case.call(app=app, headers=headers[role])
+                case.validate_response(response, checks=CHECKS)
+            except Exception as exc:
+                failures.append(f"{operation.label} as {role}: {str(exc)[:400]}")
+
+    fuzz()

@@ -8,7 +8,6 @@ import argparse
 from typing import Any
 
 import pytest
-
 from tests.integration.crf.conftest import run
 
 from combat_norse.cli.client import LOCAL_ONLY, PURE, ROUTES, TOKEN_ENV, URL_ENV
