@@ -15,7 +15,7 @@ from combat_norse.protocol import RecordError
 from combat_norse.sites.access import AccessDenied
 from combat_norse.web.errors import HTTP_STATUS, error_body, error_response, status_for
 
-pytestmark = pytest.mark.req("§13", "#13")
+pytestmark = pytest.mark.req("§13", "#13", "#18")
 
 EXPECTED_HTTP = {
     "other_site": 403,
@@ -50,7 +50,7 @@ def test_a_refusal_maps_to_its_exit_status_and_its_http_status(reason: Reason) -
     assert translated.value.exit_status == EXIT_STATUS[reason.value] == 3
     assert translated.value.line() == f"refused: {exc.text}"
     assert translated.value.line().startswith(f"refused: {reason.text or 'what would'}")
-    assert status_for(exc) == HTTP_STATUS[reason]
+    assert status_for(exc) == status_for(exc, face="api") == HTTP_STATUS[reason]
     assert error_body(exc) == {"code": reason.value, "detail": exc.text}
 
 
@@ -67,6 +67,8 @@ def test_an_access_denial_is_a_refusal_with_its_reason_code(reason: Reason) -> N
 def test_bad_input_is_400_and_exit_2_naming_its_field() -> None:
     exc = BadInput("se_onset", "is in the future")
     assert status_for(exc) == 400
+    assert status_for(exc, face="api") == 422  # issue 18: the API's one difference, made here
+    assert error_response(exc, face="api").status_code == 422
     assert error_body(exc) == {"code": "bad_input", "field": "se_onset",
                                "detail": "se_onset: is in the future"}  # fmt: skip
     with pytest.raises(CliBadInput) as translated, translate_errors():
