@@ -36,6 +36,7 @@ class ArmWorld(World):
 
     def __init__(self, personas: Any, p: Any) -> None:
         self.personas, self.p, self.serial = personas, p, count(1)
+        self.fresh, self._spare = True, {}
         self.aware = timezone.now() - timedelta(hours=1)
         drug = p.allocation.arm
         do_assign_assessor(personas.coord, p, personas.assessor)

@@ -39,12 +39,18 @@ class Req:
 
 class World:
     """A randomized YNH participant assigned to the YNH assessor, with a complete baseline, a
-    day-30 mRS, a dose, labs and a SUSAR; fresh participants and screenings on demand."""
+    day-30 mRS, a dose, labs and a SUSAR; fresh participants and screenings on demand.
+
+    ``fresh`` False (a call the table expects refused, which changes nothing): the routes that
+    would take a fresh object take one kept for refusals instead (made once), so the matrix
+    does not enroll a participant per refused cell."""
 
     def __init__(self, personas: Any, enroll: Callable[..., Any]) -> None:
         self.personas = personas
         self._enroll = enroll
         self.serial = count(1)
+        self.fresh = True
+        self._spare: dict[str, Any] = {}
         self.p = self.participant()
         coord = personas.coord
         self.aware = timezone.now() - timedelta(hours=1)
@@ -59,6 +65,13 @@ class World:
 
     # ---------------------------------------------------------------- fresh objects
     def participant(self, randomized: bool = True) -> Any:
+        if not self.fresh:
+            key = f"participant-{randomized}"
+            if key not in self._spare:
+                self.fresh = True
+                self._spare[key] = self.participant(randomized)
+                self.fresh = False
+            return self._spare[key]
         p = self._enroll()
         do_assign_assessor(self.personas.coord, p, self.personas.assessor)
         if randomized:
@@ -66,6 +79,13 @@ class World:
         return p
 
     def screening(self, consented: bool = False) -> Any:
+        if not self.fresh:
+            key = f"screening-{consented}"
+            if key not in self._spare:
+                self.fresh = True
+                self._spare[key] = self.screening(consented)
+                self.fresh = False
+            return self._spare[key]
         coord = self.personas.coord
         entry, _ = do_screen(coord, Site.objects.get(code="YNH"), screening_record())
         if consented:
