@@ -6,7 +6,6 @@ the periodic clocks) have no route: they stay on the server's command line."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -213,7 +212,7 @@ def participant_show(request: HttpRequest, study_id: Id) -> dict[str, Any]:
 
 
 class OnsetIn(In):
-    se_onset: datetime
+    se_onset: str = Field(description="ISO datetime with a UTC offset")
     reason: str
 
 
@@ -221,14 +220,13 @@ class OnsetIn(In):
 def correct_onset(request: HttpRequest, study_id: Id, body: OnsetIn) -> dict[str, Any]:
     from combat_norse.participants.actions import do_correct_onset
     from combat_norse.participants.presenters import present_onset_correction
+    from combat_norse.protocol import parse_aware_datetime
 
-    if body.se_onset.tzinfo is None:
-        raise BadInput("se_onset", "se_onset: must carry a UTC offset "
-                       "(e.g. 2026-03-10T22:40:00-04:00)")  # fmt: skip
+    se_onset = parse_aware_datetime("se_onset", body.se_onset.strip())
     participant, discrepancies = do_correct_onset(
-        actor(request), study_id, se_onset=body.se_onset, reason=body.reason
+        actor(request), study_id, se_onset=se_onset, reason=body.reason
     )
-    return present_onset_correction(participant, body.se_onset, discrepancies)
+    return present_onset_correction(participant, se_onset, discrepancies)
 
 
 class AssessorIn(In):

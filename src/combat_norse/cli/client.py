@@ -100,11 +100,13 @@ def _reauth(path: str) -> Callable[[argparse.Namespace], Call]:
 
 
 def _correct_onset(a: argparse.Namespace) -> Call:
-    from combat_norse.cli.trial_cmds import _aware_datetime
+    from combat_norse.cli.common import translate_errors
+    from combat_norse.protocol import parse_aware_datetime
 
-    se_onset = _aware_datetime("se_onset", a.se_onset)
+    with translate_errors():  # checked here first, as locally; the server parses it alike
+        parse_aware_datetime("se_onset", a.se_onset.strip())
     return Call("POST", f"/participants/{_q(a.study_id)}/onset",
-                body={"se_onset": se_onset.isoformat(), "reason": a.reason})  # fmt: skip
+                body={"se_onset": a.se_onset.strip(), "reason": a.reason})  # fmt: skip
 
 
 def _verify_exit(answer: Any) -> int:
