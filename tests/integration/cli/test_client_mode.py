@@ -5,6 +5,7 @@ themselves (same JSON, same exit statuses) are the §13/§14 tests, which run in
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
 import pytest
@@ -44,6 +45,8 @@ def server(live_server: Any, trial_sites: None, personas: Any,
     from combat_norse.accounts.tokens import do_create_token
 
     token = do_create_token(personas.coord, personas.coord).token
+    for name in ("django.request", "django.server"):  # the server thread's request log is
+        monkeypatch.setattr(logging.getLogger(name), "disabled", True)  # not the command's
     monkeypatch.setenv(URL_ENV, live_server.url)
     monkeypatch.setenv(TOKEN_ENV, token)
     return token
