@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import (
@@ -41,8 +43,16 @@ def test_generated_requests_as_every_role_get_no_server_error_and_answers_in_the
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 50
     failures: list[str] = []
-    for operation in operations:
-        fuzz_one(operation, app, headers, failures)
+    # in-process, as Django's test client does: the end of a request must not close the test's
+    # database connection (on PostgreSQL that would end the test's transaction)
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        for operation in operations:
+            fuzz_one(operation, app, headers, failures)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
     assert failures == []
 
 
