@@ -8,7 +8,7 @@ DEV_STAMP    := $(VENV)/.dev-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv venv-dev lock run test test-sqlite test-postgres lint migrate demo bench clean
+.PHONY: venv venv-dev lock static run test test-sqlite test-postgres lint migrate demo bench clean
 
 # Two lock files generated from pyproject.toml (`make lock`): requirements.lock is the server
 # (what `make run` needs), requirements-dev.lock adds the test and analysis tool chain (what
@@ -44,10 +44,15 @@ migrate: venv
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The static files (USWDS, htmx, the site's CSS) with hashed names and compressed copies, under
+# var/static, where whitenoise serves them from (DEBUG=0 as in production).
+static: venv
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+
 # The web server, one background worker (e-mail), the periodic clocks (day-8 move, visit
 # status, SAE clock alerts; every 60 s) and the audit sealer (seals committed events into the
 # Merkle tree and signs a checkpoint every 2 s); Ctrl-C stops all four.
-run: demo
+run: demo static
 	$(BIN)/python manage.py db_worker --interval 2 & worker=$$!; \
 	$(BIN)/python manage.py periodic --interval 60 >/dev/null & periodic=$$!; \
 	$(BIN)/combat-norse audit seal --every 2 & sealer=$$!; \

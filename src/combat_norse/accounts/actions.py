@@ -23,8 +23,16 @@ from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Reason, Refused
 from combat_norse.core.reauth import reauthenticate
 from combat_norse.core.refusals import Attempt, refusals_audited
+from combat_norse.sites.access import scope_for
 from combat_norse.sites.models import Membership, Site
-from combat_norse.sites.roles import CENTRAL_ROLES, SITE_ROLES, Role
+from combat_norse.sites.roles import (
+    CENTRAL_ROLES,
+    SITE_ROLES,
+    TWO_PERSON_MESSAGE,
+    Role,
+    any_masked,
+    unmasked_central_roles,
+)
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 MAX_PASSWORD_LENGTH = 4096  # longer is bad input, unhashed (a hash of megabytes is a DoS)
@@ -190,3 +198,53 @@ def do_reset_password(
                      changes={"password": [REDACTED, REDACTED],
                               "usable": [None, usable], "must_change": [None, usable]})  # fmt: skip
     return one_time
+
+
+# ------------------------------------------------------------------ the administrator's pages
+def _require_admin(actor: User) -> None:
+    if Role.ADMIN not in scope_for(actor).central_roles:
+        raise Refused(Reason.ROLE, "needs admin")
+
+
+def do_admin_grant(
+    actor: User, username: str, role: str, site_codes: Sequence[str] = (), *, email: str = ""
+) -> NewUser:
+    """A system administrator adds a user, or a role to a user, from the pages: the same
+    :func:`do_add_user` as ``combat-norse user add`` (generated one-time password), behind the
+    rules of the admin's own form: nobody grants themselves a role, and an unmasked central
+    role (statistician, data manager, DSMB member, admin) takes a second person on the
+    server's command line. Refusals are audited ``role_grant_refused``."""
+    attempt = Attempt(AuditAction.ROLE_GRANT, "auth.User")
+    with refusals_audited(actor, attempt):
+        _require_admin(actor)
+        if username == actor.get_username():
+            raise Refused(Reason.ROLE, "nobody grants or changes their own roles")
+        if role in unmasked_central_roles():
+            raise Refused(Reason.ROLE, TWO_PERSON_MESSAGE.format(role=role))
+    return do_add_user(username, role, site_codes, actor=actor, email=email)
+
+
+def do_admin_revoke(actor: User, membership_id: int) -> Membership:
+    """A system administrator withdraws a role (the membership stays, inactive, with its
+    history; ``role_revoke``). Not their own roles, and not a masked role that leaves its holder
+    with an unmasked one: that would unmask them, which takes a reason, re-authentication and
+    notification (§11, ``combat-norse unmask``), not a page. Refusals audited."""
+    attempt = Attempt(AuditAction.ROLE_REVOKE, "sites.Membership", str(membership_id))
+    with refusals_audited(actor, attempt), transaction.atomic():
+        _require_admin(actor)
+        membership = (Membership.objects.select_for_update().select_related("user", "site")
+                      .filter(pk=membership_id, active=True).first())  # fmt: skip
+        if membership is None:
+            raise BadInput("membership", f"no active membership {membership_id}")
+        if membership.user_id == actor.pk:
+            raise Refused(Reason.ROLE, "nobody grants or changes their own roles")
+        others = Membership.objects.filter(user_id=membership.user_id, active=True) \
+            .exclude(pk=membership.pk).values_list("role", flat=True)  # fmt: skip
+        if any_masked([membership.role]) and others and not any_masked(others):
+            raise Refused(Reason.ROLE, "withdrawing this masked role would unmask the user: "
+                          "that is a deliberate unmasking (combat-norse unmask), not a page")
+        membership.active = False
+        audited_save(membership, actor=actor, action=AuditAction.ROLE_REVOKE,
+                     site_code=membership.site.code if membership.site else None,
+                     update_fields=["active"])  # fmt: skip
+    return membership

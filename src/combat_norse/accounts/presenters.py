@@ -36,3 +36,19 @@ def present_token(row: Any, token: str | None = None) -> dict[str, Any]:
     if token is not None:
         out["token"] = token
     return out
+
+
+def present_account(user: User) -> dict[str, Any]:
+    """One row of the administrator's user list (never a password, never a TOTP key)."""
+    return {
+        "username": user.username,
+        "email": user.email,
+        "active": user.is_active,
+        "last_login": user.last_login,
+        "two_factor": bool(getattr(user, "has_authenticator", False)),
+        "memberships": [
+            {"id": m.pk, "role": m.role, "site": m.site.code if m.site else None,
+             "active": m.active}
+            for m in user.memberships.all()
+        ],
+    }  # fmt: skip

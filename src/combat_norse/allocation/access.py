@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import User
 
 from combat_norse.allocation.models import Allocation, RandomizationList
@@ -12,6 +14,10 @@ from combat_norse.participants.access import may_see_arm
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
 from combat_norse.sites.roles import Role
+
+#: Who reads by-arm aggregates (the DSMB's closed report, §11); a sponsor viewer never does,
+#: and any reader who holds a masked role is refused ``masked`` (core.masking's setting).
+CLOSED_REPORT_ROLES: frozenset[str] = frozenset({Role.DSMB_MEMBER, Role.STATISTICIAN})
 
 
 def require_statistician(actor: User | Scope) -> Scope:
@@ -53,3 +59,35 @@ def access_allocation(user: User | Scope, participant: Participant) -> Allocatio
         raise AccessDenied(Reason.MASKED)
     return Allocation.unscoped.filter(participant=participant).first()
 
+
+
+def access_arm_aggregates(actor: User) -> dict[str, Any]:
+    """The closed report (§11): allocations by arm, in all and per site, and how many were
+    marked in error, for the DSMB member and the statistician, and only while no role masks the
+    reader (refusals audited ``closed_report_refused``).
+
+    Concealment: only allocations already made are counted. Nothing here reads the list's
+    unused rows, block sizes or strata, so no count says what comes next in a stratum (the
+    per-stratum balance stays on the statistician's own page). No participant row either."""
+    from collections import Counter
+
+    from django.db.models import Count
+
+    with read_refusals_audited(actor, AuditAction.CLOSED_REPORT):
+        scope = scope_for(actor)
+        if not scope.central_roles & CLOSED_REPORT_ROLES:
+            raise AccessDenied(Reason.ROLE, "needs dsmb_member or statistician")
+        if scope.masked_anywhere:
+            raise AccessDenied(Reason.MASKED, "a role of this user is masked to the arm")
+    total: Counter[str] = Counter()
+    by_site: dict[str, dict[str, int]] = {}
+    in_error: Counter[str] = Counter()
+    rows = Allocation.unscoped.values("participant__site__code", "arm", "in_error") \
+        .annotate(n=Count("id")).order_by("participant__site__code", "arm")  # fmt: skip
+    for row in rows:
+        site = by_site.setdefault(row["participant__site__code"], {})
+        site[row["arm"]] = site.get(row["arm"], 0) + row["n"]
+        total[row["arm"]] += row["n"]
+        if row["in_error"]:
+            in_error[row["arm"]] += row["n"]
+    return {"total": dict(total), "by_site": by_site, "marked_in_error": dict(in_error)}

@@ -47,6 +47,7 @@ class AuditAction(enum.StrEnum):
     LIST_EXPORT = "list_export"  # the statistician exported a randomization list
     BALANCE_REPORT = "balance_report"  # the statistician read the balance report
     UNMASKING_REPORT = "unmasking_report"  # the unmasking report was read
+    CLOSED_REPORT = "closed_report"  # by-arm aggregates read (DSMB closed report, §11)
     # accounts
     USER_CREATE = "user_create"  # a user account was created (one-time password)
     ROLE_GRANT = "role_grant"  # a role (membership) was granted
@@ -106,6 +107,7 @@ class AuditAction(enum.StrEnum):
     LIST_EXPORT_REFUSED = "list_export_refused"
     BALANCE_REPORT_REFUSED = "balance_report_refused"
     UNMASKING_REPORT_REFUSED = "unmasking_report_refused"
+    CLOSED_REPORT_REFUSED = "closed_report_refused"
     VISIT_MISSED_REFUSED = "visit_missed_refused"
     FORM_SAVE_REFUSED = "form_save_refused"
     FORM_VERIFY_REFUSED = "form_verify_refused"
@@ -114,6 +116,7 @@ class AuditAction(enum.StrEnum):
     READ_REFUSED = "read_refused"  # a scoped read (show, list) was refused
     USER_CREATE_REFUSED = "user_create_refused"
     ROLE_GRANT_REFUSED = "role_grant_refused"
+    ROLE_REVOKE_REFUSED = "role_revoke_refused"
     PASSWORD_RESET_REFUSED = "password_reset_refused"  # noqa: S105
     # a password change with a wrong current password (re-authentication failed)
     PASSWORD_CHANGED_REFUSED = "password_changed_refused"  # noqa: S105

@@ -144,6 +144,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "combat_norse.accounts.middleware.SecurityHeadersMiddleware",
+    # static files with DEBUG=0 (and DEBUG=1 alike): from STATIC_ROOT after `collectstatic`,
+    # compressed and cached for a year under their hashed names; the headers above still apply
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # the language of the session/cookie/browser
     "django.middleware.common.CommonMiddleware",
@@ -218,7 +221,13 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # `manage.py collectstatic` (make run does it) fills it
+# Hashed names (a new USWDS release is never served from an old cache) and gzip/brotli copies,
+# made by collectstatic: the pages need it run once after each upgrade (`make run` does).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # Mail goes to files under var/mail by default (directory 0700, files 0600): the console
 # backend would print it on the stdout of whichever command triggered it (a coordinator's

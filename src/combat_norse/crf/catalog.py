@@ -175,6 +175,11 @@ def _cytokine(code: str, label: str, *, arm_revealing: bool = False, why: str = 
                    help=why)  # fmt: skip
 
 
+def _tr(fr: str, it: str, ko: str, sv: str) -> dict[str, str]:
+    """Translations of one participant-facing text, in the order of the shipped languages."""
+    return {"fr": fr, "it": it, "ko": ko, "sv": sv}
+
+
 MORE_FORMS: tuple[FormDef, ...] = (
     FormDef(
         "inpatient_daily", 1, "Daily inpatient course", visits=("inpatient_day_N",),
@@ -310,14 +315,38 @@ MORE_FORMS: tuple[FormDef, ...] = (
     ),
     FormDef(
         "interview", 1, "Optional interview", visits=("interview",), event=True,
+        # Participant-facing: the coordinating centre supplies the translations (§14 label per
+        # language). PLACEHOLDERS for the demo, to be replaced by the centre's approved texts.
+        titles=_tr("Entretien facultatif", "Intervista facoltativa", "선택 면담",
+                   "Frivillig intervju"),
+        notice="You agreed to this optional interview when you gave consent. You may stop at "
+               "any time, and stopping changes nothing in your care.",
+        notices=_tr(
+            "Vous avez accepté cet entretien facultatif lors de votre consentement. Vous pouvez "
+            "l'arrêter à tout moment, sans aucune conséquence sur vos soins.",
+            "Ha accettato questa intervista facoltativa al momento del consenso. Può "
+            "interromperla in qualsiasi momento, senza alcuna conseguenza sulle sue cure.",
+            "귀하는 동의서 작성 시 이 선택 면담에 동의하셨습니다. 언제든지 중단할 수 있으며, "
+            "중단해도 치료에는 아무런 영향이 없습니다.",
+            "Du gick med på denna frivilliga intervju när du gav ditt samtycke. Du kan avbryta "
+            "när som helst, och det påverkar inte din vård.",
+        ),
         items=(
-            ItemDef("interviewed_on", DT, "Interview date", required=True),
+            ItemDef("interviewed_on", DT, "Interview date", required=True,
+                    labels=_tr("Date de l'entretien", "Data dell'intervista", "면담 날짜",
+                               "Intervjudatum")),
             ItemDef("respondent", C, "Interviewed", required=True,
-                    choices=("participant", "family", "participant_and_family")),
+                    choices=("participant", "family", "participant_and_family"),
+                    labels=_tr("Personne interrogée", "Persona intervistata", "면담 대상",
+                               "Intervjuad")),
             ItemDef("duration_min", INT, "Duration", unit="min", min=Decimal(1),
-                    max=Decimal(480)),
-            ItemDef("recorded", B, "Audio recorded"),
-            ItemDef("notes", T, "Notes", names_drug=True),
+                    max=Decimal(480),
+                    labels=_tr("Durée", "Durata", "소요 시간", "Varaktighet")),
+            ItemDef("recorded", B, "Audio recorded",
+                    labels=_tr("Enregistrement audio", "Registrazione audio", "음성 녹음",
+                               "Ljudinspelning")),
+            ItemDef("notes", T, "Notes", names_drug=True,
+                    labels=_tr("Remarques", "Note", "메모", "Anteckningar")),
         ),
     ),
 )  # fmt: skip

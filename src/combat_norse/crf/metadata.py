@@ -52,6 +52,20 @@ class ItemError(ValueError):
         super().__init__(f"{item}: {problem}")
 
 
+def in_language(english: str, translations: Mapping[str, str], language: str) -> str:
+    """``translations[language]``, else that of its base language (``fr`` for ``fr-ca``), else
+    ``english``. Language codes are compared in lower case.
+
+    >>> in_language("Notes", {"fr": "Remarques"}, "fr-CA")
+    'Remarques'
+    >>> in_language("Notes", {"fr": "Remarques"}, "ko")
+    'Notes'
+    """
+    code = (language or "").lower()
+    lowered = {k.lower(): v for k, v in translations.items()}
+    return lowered.get(code) or lowered.get(code.split("-")[0]) or english
+
+
 @dataclass(frozen=True)
 class SIAlternative:
     """An item a laboratory may report in SI units instead: ``code`` × ``factor`` = the item."""
@@ -77,12 +91,17 @@ class ItemDef:
     sdtm: str = ""
     help: str = ""
     si: tuple[SIAlternative, ...] = ()
-    labels: Mapping[str, str] = field(default_factory=dict)  # other languages
+    labels: Mapping[str, str] = field(default_factory=dict)  # other languages (see label_in)
     # required only when another item has one of these values ("reason" when a dose is held);
     # ``required_unless`` the reverse (a dose's amount unless it was held or missed)
     required_when: tuple[str, tuple[object, ...]] | None = None
     required_unless: tuple[str, tuple[object, ...]] | None = None
     not_future: bool = False  # a date or time that cannot lie ahead (awareness of an event)
+
+    def label_in(self, language: str) -> str:
+        """The label in ``language`` (``fr``, ``fr-ca``: the base language serves a variant),
+        the English ``label`` when the coordinating centre gave no translation."""
+        return in_language(self.label, self.labels, language)
 
     def needed(self, values: Mapping[str, Any]) -> bool:
         """Whether this item is required given the form's other values."""
@@ -222,6 +241,13 @@ class FormDef:
     repeating: bool = False  # saved at ``unscheduled``: a new instance each time
     event: bool = False  # its visit exists once the form is saved (se_resolution, death, ...)
     outcome: bool = False  # entered by a masked assessor: assessor and assessed_unmasked kept
+    # Participant-facing words per language (§14 "label per language"), supplied by the
+    # coordinating centre: the title's translations and an information text shown above the
+    # items (e.g. what an interview is, for the participant who consented to it). Words only:
+    # they are not in ``as_json``, so a translation added later leaves the fingerprint alone.
+    titles: Mapping[str, str] = field(default_factory=dict)
+    notice: str = ""  # in English
+    notices: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _CODE.match(self.code):
@@ -241,6 +267,20 @@ class FormDef:
             if condition is not None and (item.required or condition[0] not in codes):
                 raise ValueError(f"{self.code}.{item.code}: a condition on an item of the form, "
                                  "and not also always required")  # fmt: skip
+
+    def title_in(self, language: str) -> str:
+        return in_language(self.title, self.titles, language)
+
+    def notice_in(self, language: str) -> str:
+        return in_language(self.notice, self.notices, language) if self.notice else ""
+
+    @property
+    def languages(self) -> list[str]:
+        """``en`` and every language a title, notice or item label is translated into."""
+        found = {"en", *self.titles, *self.notices}
+        for item in self.items:
+            found.update(item.labels)
+        return sorted(found)
 
     @property
     def item_map(self) -> dict[str, ItemDef]:

@@ -30,14 +30,17 @@ DICTIONARY_ITEM_KEYS = ("code", "type", "unit", "min", "max", "choices", "requir
 
 def present_forms(scope: Scope, *, full: bool = False) -> dict[str, Any]:
     """``forms`` (§14): the latest version of every form; a masked user (masked anywhere) gets
-    no arm-revealing form or item. ``full`` adds labels, CDASH/SDTM names, SI alternatives."""
+    no arm-revealing form or item. ``full`` adds labels, CDASH/SDTM names, SI alternatives
+    and the languages the form's words are translated into."""
     masked = scope.masked_anywhere
     out = []
     for form in catalog.LATEST.values():
         if masked and form.arm_revealing:
             continue
         entry = form.as_json(masked=masked)
-        if not full:
+        if full:  # the languages its participant-facing words come in (labels stay English)
+            entry["languages"] = form.languages
+        else:
             entry = {k: entry[k] for k in ("code", "version", "title", "arm_revealing", "items")}
             entry["items"] = [{k: i[k] for k in DICTIONARY_ITEM_KEYS} for i in entry["items"]]
         out.append(entry)

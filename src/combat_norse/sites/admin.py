@@ -25,12 +25,7 @@ from django.http import HttpRequest
 from combat_norse.audit.admin import AuditedAdmin
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.sites.models import Membership, Site
-from combat_norse.sites.roles import unmasked_central_roles
-
-TWO_PERSON_MESSAGE = (
-    "Role {role} reaches every site's data or the arms: it is granted by a second person on "
-    "the server's command line (combat-norse user add USERNAME --role {role}), not here."
-)
+from combat_norse.sites.roles import TWO_PERSON_MESSAGE, unmasked_central_roles
 
 
 @admin.register(Site)

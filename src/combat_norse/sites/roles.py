@@ -96,3 +96,10 @@ def unmasked_central_roles() -> frozenset[str]:
 
 def two_factor_roles() -> frozenset[str]:
     return trial_settings().two_factor_roles
+
+
+#: Why an administrator alone may not grant a role (the admin's form and the web pages say it).
+TWO_PERSON_MESSAGE = (
+    "Role {role} reaches every site's data or the arms: it is granted by a second person on "
+    "the server's command line (combat-norse user add USERNAME --role {role}), not here."
+)

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from combat_norse.allocation.access import CLOSED_REPORT_ROLES
 from combat_norse.crf.actions.forms import LOCK_ROLES, VERIFY_ROLES
 from combat_norse.participants.access import ENROLLMENT_AGGREGATE_ROLES
 from combat_norse.sites.access import ANONYMOUS, Scope, access_memberships, scope_for
@@ -72,11 +73,16 @@ def _items(scope: Scope, site_codes: list[str]) -> list[NavItem]:
         items.append(NavItem(str(_("Missing forms")), reverse("web:missing"), "missing"))
     if roles & ENROLLMENT_AGGREGATE_ROLES:
         items.append(NavItem(str(_("Enrollment")), reverse("web:enrollment"), "enrollment"))
+    if roles & CLOSED_REPORT_ROLES and not scope.masked_anywhere:
+        items.append(NavItem(str(_("Closed report")), reverse("web:closed_report"),
+                             "closed_report"))  # fmt: skip
     if Role.STATISTICIAN in roles:
         items.append(NavItem(str(_("Randomization")), reverse("web:randomization"),
                              "randomization"))  # fmt: skip
     items.append(NavItem(str(_("My access")), reverse("my_access"), "my_access"))
     if Role.ADMIN in roles:
+        items.append(NavItem(str(_("Users and roles")), reverse("web:admin_users"), "users"))
+        items.append(NavItem(str(_("Sites")), reverse("web:admin_sites"), "sites"))
         items.append(NavItem(str(_("Administration")), "/admin/", "admin"))
     return items
 

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from combat_norse.audit.vocabulary import AuditAction
@@ -130,12 +131,13 @@ class FormPage:
     def fields(self, typed: Mapping[str, Any] | None = None, errors: Mapping[str, str] = {},
                theirs: Mapping[str, Any] = {}) -> list[dict[str, Any]]:  # fmt: skip
         values = self.shown["values"]
+        language = get_language()
         out = []
         for item in self.items:
             value = typed[item.code] if typed is not None else _shown(item, values.get(
                 item.code), self.zone)  # fmt: skip
             out.append({
-                "name": item.code, "kind": KINDS[item.type], "label": item.label,
+                "name": item.code, "kind": KINDS[item.type], "label": item.label_in(language),
                 "unit": item.unit, "help": item.help, "required": item.required,
                 "value": value, "error": errors.get(item.code, ""),
                 "choices": [(c, c.replace("_", " ")) for c in item.choices],
@@ -155,7 +157,9 @@ class FormPage:
             "may_raise_query": may_query and saved,
             "may_verify": saved and bool(roles_here & VERIFY_ROLES),
             "may_lock": saved and bool(roles_here & LOCK_ROLES),
-            "query_items": [(i.code, i.label) for i in self.items],
+            "query_items": [(i.code, i.label_in(get_language())) for i in self.items],
+            "title": self.form.title_in(get_language()),
+            "notice": self.form.notice_in(get_language()),
             "drafted_by": drafts.author_token(page_actor(self.request).pk),
             "autosave_url": reverse("web:form_autosave",
                                     args=[self.study_id, self.visit, self.form.code]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from combat_norse.web import (
+    admin_pages,
     bedside,
     form_pages,
     participant_pages,
@@ -39,5 +40,9 @@ urlpatterns = [
     path("missing/", review_pages.missing, name="missing"),
     path("queries/", query_pages.queries, name="queries"),
     path("randomization/", statistician_pages.randomization, name="randomization"),
+    path("randomization/setup/", statistician_pages.list_setup, name="list_setup"),
     path("enrollment/", report_pages.enrollment, name="enrollment"),
+    path("reports/closed/", report_pages.closed_report, name="closed_report"),
+    path("administration/users/", admin_pages.users, name="admin_users"),
+    path("administration/sites/", admin_pages.sites, name="admin_sites"),
 ]
