@@ -46,8 +46,13 @@ demo: migrate
 
 # The static files (USWDS, htmx, the site's CSS) with hashed names and compressed copies, under
 # var/static, where whitenoise serves them from (DEBUG=0 as in production).
-static: venv
+# Collected again only when a file under static/ changed (compressing takes a while).
+STATIC_FILES := $(shell find src/combat_norse -path '*/static/*' -type f 2>/dev/null)
+var/static/staticfiles.json: $(SERVER_STAMP) $(STATIC_FILES)
+	mkdir -p var
 	$(BIN)/python manage.py collectstatic --noinput -v 0
+
+static: var/static/staticfiles.json
 
 # The web server, one background worker (e-mail), the periodic clocks (day-8 move, visit
 # status, SAE clock alerts; every 60 s) and the audit sealer (seals committed events into the

@@ -226,7 +226,7 @@ STATIC_ROOT = VAR_DIR / "static"  # `manage.py collectstatic` (make run does it)
 # made by collectstatic: the pages need it run once after each upgrade (`make run` does).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "combat_norse.web.storage.StaticStorage"},
 }
 
 # Mail goes to files under var/mail by default (directory 0700, files 0600): the console
