@@ -12,7 +12,7 @@ from typing import Any
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
-class StaticStorage(CompressedManifestStaticFilesStorage):
+class StaticStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]  # untyped
     def hashed_name(self, name: str, content: Any = None, filename: str | None = None) -> str:
         if content is None and not self.exists(self.clean_name(name.split("?")[0]
                                                                 .split("#")[0])):  # fmt: skip
