@@ -35,7 +35,6 @@ connection_created.connect(_allow_audit_truncate)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-PLAIN_STATIC = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
@@ -51,12 +50,11 @@ def _test_settings(request: pytest.FixtureRequest) -> None:
     audit_dir = request.getfixturevalue("tmp_path") / "audit"
     settings.COMBAT_NORSE_AUDIT_KEY_DIR = audit_dir / "keys"
     settings.COMBAT_NORSE_AUDIT_CHECKPOINT_DIR = audit_dir / "checkpoints"
-    # the pages name static files as they are in the package (no collectstatic before each
-    # test run); the hashed, compressed storage of production is tested in tests/integration/
-    # web/test_static_files.py, after a collectstatic of its own
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": PLAIN_STATIC}
-    settings.STATIC_ROOT = audit_dir.parent / "static"  # collected nothing: whitenoise serves
-    settings.STATIC_ROOT.mkdir(exist_ok=True)  # nothing (the live server's handler does)
+    # nothing collected (the production storage then names each file as it is in the package,
+    # which the live server's handler serves); tests/integration/web/test_static_files.py
+    # collects into a folder of its own
+    settings.STATIC_ROOT = audit_dir.parent / "static"
+    settings.STATIC_ROOT.mkdir(exist_ok=True)
     if not request.node.get_closest_marker("real_password_hashing"):
         settings.PASSWORD_HASHERS = FAST_HASHERS
 

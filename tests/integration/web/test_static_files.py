@@ -58,3 +58,14 @@ def test_an_unknown_static_file_is_404_and_nothing_outside_is_served(collected: 
     assert client.get("/static/uswds/css/nothing-here.css").status_code == 404
     assert client.get("/static/../pyproject.toml").status_code == 404
     assert client.get("/static/%2e%2e/%2e%2e/etc/passwd").status_code == 404
+
+
+def test_before_collectstatic_the_pages_render_and_name_the_plain_files(
+    settings: Any, tmp_path: Path,
+) -> None:  # fmt: skip
+    settings.DEBUG = False
+    settings.STATIC_ROOT = tmp_path / "never-collected"
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": PRODUCTION_STATIC}
+    answer = Client().get("/accounts/login/")
+    assert answer.status_code == 200  # not "Missing staticfiles manifest entry" (a 500)
+    assert 'href="/static/uswds/css/uswds.min.css"' in answer.content.decode()
