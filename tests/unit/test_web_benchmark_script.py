@@ -26,3 +26,13 @@ def test_the_bare_reference_view_is_only_in_the_benchmarks_url_module() -> None:
     production = (ROOT / "src" / "combat_norse" / "config" / "urls.py").read_text()
     assert "bench" not in production
     assert 'ROOT_URLCONF = "web_urls"' in (ROOT / "benchmarks" / "web_settings.py").read_text()
+
+
+def test_the_test_process_is_not_monkey_patched_by_locusts_plugin() -> None:
+    """locust's pytest plugin would patch threads and sockets with gevent on import
+    (pyproject's ``-p no:locust``): the concurrency tests need real threads."""
+    import sys
+    import threading
+
+    assert "locust" not in sys.modules and "gevent" not in sys.modules
+    assert threading.Lock.__module__ != "gevent.thread"
