@@ -232,7 +232,9 @@ def do_admin_revoke(actor: User, membership_id: int) -> Membership:
     attempt = Attempt(AuditAction.ROLE_REVOKE, "sites.Membership", str(membership_id))
     with refusals_audited(actor, attempt), transaction.atomic():
         _require_admin(actor)
-        membership = (Membership.objects.select_for_update().select_related("user", "site")
+        # the row only: PostgreSQL locks no nullable side of an outer join (a central role's site)
+        membership = (Membership.objects.select_for_update(of=("self",))
+                      .select_related("user", "site")
                       .filter(pk=membership_id, active=True).first())  # fmt: skip
         if membership is None:
             raise BadInput("membership", f"no active membership {membership_id}")
