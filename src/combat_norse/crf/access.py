@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from combat_norse.core.errors import Reason
+from combat_norse.core.errors import BadInput, Reason
 from combat_norse.crf.metadata import FormDef
 from combat_norse.crf.models import DataQuery, FormInstance, QueryStatus, Signature, Visit
 from combat_norse.participants.access import access_participant, access_participants
@@ -40,6 +40,20 @@ def access_visits(
     return participant, visits, saved
 
 
+#: The visits opened by the form saved in them (besides the scheduled ones made at enrollment
+#: and the daily ``inpatient_day_N``).
+EVENT_VISIT_CODES = ("se_resolution", "death", "discharge", "interview", "unscheduled")
+DAY_VISIT_PREFIX = "inpatient_day_"
+
+
+def is_event_or_day_code(code: str) -> bool:
+    """Whether ``code`` names a visit a saved form opens (an event or an inpatient day)."""
+    if code.startswith(DAY_VISIT_PREFIX):
+        day = code.removeprefix(DAY_VISIT_PREFIX)
+        return day.isdigit() and len(day) <= 3
+    return code in EVENT_VISIT_CODES
+
+
 def access_form(
     user: User | Scope, study_id: str, visit_code: str, form: FormDef, instance: int | None
 ) -> tuple[Participant, FormInstance | None]:
@@ -52,6 +66,10 @@ def access_form(
     found = FormInstance.unscoped.filter(
         participant=participant, visit__code=visit_code, form=form.code, number=instance or 1
     ).select_related("visit").first()
+    if found is None and not is_event_or_day_code(visit_code) and not Visit.unscoped.filter(
+        participant=participant, code=visit_code
+    ).exists():
+        raise BadInput("visit", f"unknown visit {visit_code[:40]!r}")
     return participant, found
 
 

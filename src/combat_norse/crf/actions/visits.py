@@ -18,6 +18,7 @@ from combat_norse.audit.api import SYSTEM, Actor, audited_save, save_with_histor
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Refused, require_reason
 from combat_norse.core.refusals import Attempt, refusals_audited
+from combat_norse.crf.access import DAY_VISIT_PREFIX, is_event_or_day_code
 from combat_norse.crf.models import FormInstance, FormStatus, Visit, VisitStatus
 from combat_norse.participants.actions.consent import valid_consent
 from combat_norse.participants.lookups import participant_by_study_id
@@ -100,10 +101,10 @@ def event_or_day_visit(participant: Participant, code: str, actor: Actor) -> Vis
         return existing
     today = local_date(timezone.now(), participant.zone)
     target: date | None = None
-    if code.startswith("inpatient_day_"):
-        day = code.removeprefix("inpatient_day_")
-        if not day.isdigit() or len(day) > 3:
-            raise BadInput("visit", f"unknown visit {code[:40]!r}")
+    if not is_event_or_day_code(code):
+        raise BadInput("visit", f"unknown visit {code[:40]!r}")
+    if code.startswith(DAY_VISIT_PREFIX):
+        day = code.removeprefix(DAY_VISIT_PREFIX)
         onset = _onset_date(participant)
         if onset is not None:
             from datetime import timedelta
@@ -111,8 +112,6 @@ def event_or_day_visit(participant: Participant, code: str, actor: Actor) -> Vis
             target = onset + timedelta(days=int(day))
             if target > today:
                 raise BadInput("visit", f"{code} is in the future (study day {day})")
-    elif code not in ("se_resolution", "death", "discharge", "interview", "unscheduled"):
-        raise BadInput("visit", f"unknown visit {code[:40]!r}")
     visit = Visit(participant=participant, code=code, target=target, earliest=target,
                   latest=target)  # fmt: skip
     save_with_history(visit, actor=actor, reason="visit opened by a form")

@@ -1,0 +1,39 @@
+"""Findings of the issue 17/18 review, each reproduced through the faces that showed it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from tests.integration.api.conftest import Api
+
+pytestmark = [pytest.mark.django_db, pytest.mark.req("§14", "#17", "#18")]
+
+
+@pytest.mark.parametrize("visit", ["\x00", "day31", "inpatient_day_x", "nope"])
+def test_reading_a_form_of_an_unknown_visit_is_bad_input_not_an_empty_form(
+    visit: str, personas: Any, enroll: Callable[..., Any], api: Api,
+    verified_login: Callable[[Any, User], None],
+) -> None:  # fmt: skip
+    """An unknown visit code answered 200 with an empty, never-saved form (API, page and
+    command line share ``access_form``), while saving it was refused ``unknown visit``."""
+    participant = enroll()
+    path = f"/participants/{participant.study_id}/visits/{visit}/forms/mrs"
+    status, body = api.get("coord", path)
+    assert (status, body["code"], body["field"]) == (422, "bad_input", "visit"), body
+    client = Client()
+    verified_login(client, personas.coord)
+    assert client.get(path + "/").status_code == 400
+
+
+def test_reading_a_form_of_a_known_visit_still_answers(
+    personas: Any, enroll: Callable[..., Any], api: Api,
+) -> None:  # fmt: skip
+    participant = enroll()
+    for visit in ("day30", "inpatient_day_1", "unscheduled", "discharge"):
+        status, body = api.get("coord", f"/participants/{participant.study_id}/visits/"
+                                        f"{visit}/forms/mrs")  # fmt: skip
+        assert status == 200, (visit, body)
