@@ -154,3 +154,15 @@ def listing(response: HttpResponse, obj: dict[str, Any], key: str, *,
     response[TOTAL_HEADER] = str(len(rows))
     end = None if limit is None else offset + limit
     return {**obj, key: rows[offset:end]}
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The site's 404 (``handler404``): under ``/api/`` the API's error object, so a client
+    reads an unknown route as it reads any error; Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        from combat_norse.core.errors import NotFound
+
+        return error_response(NotFound("path", f"route {request.path[:80]!r}"), face="api")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Exception())

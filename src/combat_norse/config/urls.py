@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from combat_norse.api.base import not_found
 from combat_norse.api.urls import api
 from combat_norse.web import views as site_views
 
@@ -17,3 +18,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),  # the REST API: /api/v1/openapi.json, /api/v1/docs
 ]
+
+handler404 = not_found  # JSON under /api/, the page elsewhere

@@ -37,3 +37,20 @@ def test_reading_a_form_of_a_known_visit_still_answers(
         status, body = api.get("coord", f"/participants/{participant.study_id}/visits/"
                                         f"{visit}/forms/mrs")  # fmt: skip
         assert status == 200, (visit, body)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/participants/", "/api/v2/me"])
+def test_an_unknown_api_address_answers_the_json_not_found_not_an_html_page(
+    path: str, db: None,
+) -> None:  # fmt: skip
+    """Every API answer is ``{"code", "detail", "field"}``; an unknown route answered Django's
+    HTML "Not Found" page, which a client cannot read as an error."""
+    answer = Client().get(path, headers={"Authorization": "Bearer cn_00000000_x"})
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "not_found" and answer.json()["field"] == "path"
+
+
+def test_an_unknown_page_still_answers_a_page(db: None) -> None:
+    answer = Client().get("/no-such-page/")
+    assert answer.status_code == 404 and answer["Content-Type"].startswith("text/html")
