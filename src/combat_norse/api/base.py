@@ -166,3 +166,15 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception or Exception())
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The site's 400 (``handler400``: a body over the upload limit, a bad host, ...): under
+    ``/api/`` the API's bad-input object (422); Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        from combat_norse.core.errors import BadInput
+
+        return error_response(BadInput("body", "too large or not readable"), face="api")
+    from django.views.defaults import bad_request as page
+
+    return page(request, exception or Exception())

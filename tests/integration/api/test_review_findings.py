@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -54,3 +55,17 @@ def test_an_unknown_api_address_answers_the_json_not_found_not_an_html_page(
 def test_an_unknown_page_still_answers_a_page(db: None) -> None:
     answer = Client().get("/no-such-page/")
     assert answer.status_code == 404 and answer["Content-Type"].startswith("text/html")
+
+
+def test_a_body_over_the_upload_limit_is_the_json_bad_input_not_an_html_page(
+    personas: Any, api: Api, settings: Any,
+) -> None:  # fmt: skip
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` answered Django's HTML "Bad Request (400)"
+    page; the API answers its bad-input object (422) for it, as for any unreadable body."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"site": "YNH", "record": {"notes": "a" * 2000}})
+    answer = api.client.post("/api/v1/screenings", data=body, content_type="application/json",
+                             headers={"Authorization": f"Bearer {api.token('coord')}"})  # fmt: skip
+    assert answer.status_code == 422 and answer["Content-Type"] == "application/json"
+    assert answer.json() == {"code": "bad_input", "field": "body",
+                             "detail": "body: too large or not readable"}
