@@ -178,3 +178,14 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     from django.views.defaults import bad_request as page
 
     return page(request, exception or Exception())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The site's 500 (``handler500``): under ``/api/`` a JSON error object naming no cause
+    (the cause is in the server's log); Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "server_error", "field": None,
+                             "detail": "the server failed; the error is logged"}, status=500)
+    from django.views.defaults import server_error as page
+
+    return page(request)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from combat_norse.api.base import bad_request, not_found
+from combat_norse.api.base import bad_request, not_found, server_error
 from combat_norse.api.urls import api
 from combat_norse.web import views as site_views
 
@@ -21,3 +21,4 @@ urlpatterns = [
 
 handler404 = not_found  # JSON under /api/, the page elsewhere
 handler400 = bad_request  # JSON under /api/ (a body over the upload limit), the page elsewhere
+handler500 = server_error  # JSON under /api/, the page elsewhere

@@ -69,3 +69,21 @@ def test_a_body_over_the_upload_limit_is_the_json_bad_input_not_an_html_page(
     assert answer.status_code == 422 and answer["Content-Type"] == "application/json"
     assert answer.json() == {"code": "bad_input", "field": "body",
                              "detail": "body: too large or not readable"}
+
+
+def test_a_server_error_under_the_api_answers_json_not_an_html_page(
+    personas: Any, api: Api, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A failure no rule foresaw answered Django's HTML "Server Error (500)" page to an API
+    client; it answers ``{"code": "server_error", ...}`` (500), saying nothing of the cause."""
+    from combat_norse.crf import presenters
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(presenters, "present_forms", broken)
+    client = Client(raise_request_exception=False)
+    answer = client.get("/api/v1/forms", headers={"Authorization": f"Bearer {api.token('coord')}"})
+    assert answer.status_code == 500 and answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "server_error"
+    assert "secret" not in answer.content.decode()
