@@ -46,6 +46,15 @@ EVENT_VISIT_CODES = ("se_resolution", "death", "discharge", "interview", "unsche
 DAY_VISIT_PREFIX = "inpatient_day_"
 
 
+def check_visit_code(code: str) -> str:
+    """``code`` when it has a visit code's shape (lower-case letters, digits, ``_``; at most 40),
+    BadInput otherwise, before any query (PostgreSQL refuses a NUL byte in a text value)."""
+    if not (0 < len(code) <= 40 and code.isascii()
+            and all(c.islower() or c.isdigit() or c == "_" for c in code)):  # fmt: skip
+        raise BadInput("visit", f"unknown visit {code[:40]!r}")
+    return code
+
+
 def is_event_or_day_code(code: str) -> bool:
     """Whether ``code`` names a visit a saved form opens (an event or an inpatient day)."""
     if code.startswith(DAY_VISIT_PREFIX):
@@ -63,6 +72,7 @@ def access_form(
     participant = access_participant(scope, study_id)
     if form.arm_revealing and scope.is_masked_at(participant.site_id):
         raise AccessDenied(Reason.MASKED)
+    check_visit_code(visit_code)
     found = FormInstance.unscoped.filter(
         participant=participant, visit__code=visit_code, form=form.code, number=instance or 1
     ).select_related("visit").first()

@@ -28,6 +28,11 @@ def test_reading_a_form_of_an_unknown_visit_is_bad_input_not_an_empty_form(
     client = Client()
     verified_login(client, personas.coord)
     assert client.get(path + "/").status_code == 400
+    status, body = api.put("coord", path, {"values": {"mrs": 2}})  # a NUL byte was a 500 on
+    assert (status, body["field"]) == (422, "visit"), body           # PostgreSQL
+    status, body = api.post("coord", f"/participants/{participant.study_id}/visits/{visit}/missed",
+                            {"reason": "r"})  # fmt: skip
+    assert (status, body["field"]) == (422, "visit"), body
 
 
 def test_reading_a_form_of_a_known_visit_still_answers(

@@ -18,7 +18,7 @@ from combat_norse.audit.api import SYSTEM, Actor, audited_save, save_with_histor
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Refused, require_reason
 from combat_norse.core.refusals import Attempt, refusals_audited
-from combat_norse.crf.access import DAY_VISIT_PREFIX, is_event_or_day_code
+from combat_norse.crf.access import DAY_VISIT_PREFIX, check_visit_code, is_event_or_day_code
 from combat_norse.crf.models import FormInstance, FormStatus, Visit, VisitStatus
 from combat_norse.participants.actions.consent import valid_consent
 from combat_norse.participants.lookups import participant_by_study_id
@@ -96,7 +96,7 @@ def close_after_end(participant: Participant, actor: Actor, ended_on: date) -> i
 def event_or_day_visit(participant: Participant, code: str, actor: Actor) -> Visit:
     """The visit ``code``: a scheduled one that exists, or an event / daily / unscheduled visit
     created now (when its form is saved); BadInput for a code the protocol does not know."""
-    existing = Visit.unscoped.filter(participant=participant, code=code).first()
+    existing = Visit.unscoped.filter(participant=participant, code=check_visit_code(code)).first()
     if existing is not None:
         return existing
     today = local_date(timezone.now(), participant.zone)
@@ -167,7 +167,7 @@ def do_mark_visit_missed(
                                  action="declare a visit missed")  # fmt: skip
         reason = require_reason(reason, what="a missed visit")  # after site and role (§13)
         visit = Visit.unscoped.select_for_update(no_key=True).filter(
-            participant=participant, code=visit_code
+            participant=participant, code=check_visit_code(visit_code)
         ).first()
         if visit is None:
             raise BadInput("visit", f"no visit {visit_code[:40]!r} for {participant.study_id}")
