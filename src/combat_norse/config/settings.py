@@ -147,6 +147,7 @@ MIDDLEWARE = [
     # static files with DEBUG=0 (and DEBUG=1 alike): from STATIC_ROOT after `collectstatic`,
     # compressed and cached for a year under their hashed names; the headers above still apply
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "combat_norse.core.http.RejectNulBytesMiddleware",  # before any lookup (PostgreSQL)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # the language of the session/cookie/browser
     "django.middleware.common.CommonMiddleware",

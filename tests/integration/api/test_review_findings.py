@@ -14,7 +14,7 @@ from tests.integration.api.conftest import Api
 pytestmark = [pytest.mark.django_db, pytest.mark.req("§14", "#17", "#18")]
 
 
-@pytest.mark.parametrize("visit", ["\x00", "day31", "inpatient_day_x", "nope"])
+@pytest.mark.parametrize("visit", ["day30é", "day31", "inpatient_day_x", "nope"])
 def test_reading_a_form_of_an_unknown_visit_is_bad_input_not_an_empty_form(
     visit: str, personas: Any, enroll: Callable[..., Any], api: Api,
     verified_login: Callable[[Any, User], None],
@@ -92,3 +92,29 @@ def test_a_server_error_under_the_api_answers_json_not_an_html_page(
     assert answer.status_code == 500 and answer["Content-Type"] == "application/json"
     assert answer.json()["code"] == "server_error"
     assert "secret" not in answer.content.decode()
+
+
+def test_a_nul_byte_in_any_identifier_or_filter_is_bad_input_on_every_route(
+    personas: Any, enroll: Callable[..., Any], production_list: Any, api: Api,
+    verified_login: Callable[[Any, User], None],
+) -> None:  # fmt: skip
+    """On PostgreSQL a NUL byte in a study id, screening id, site, visit or form of any route
+    was a 500 (PostgreSQL refuses it in a text value); it is bad input, on pages too."""
+    from tests.integration.api.world import REQUESTS
+
+    api.client = Client(raise_request_exception=False)
+    failed = []
+    for route in sorted(REQUESTS):
+        method, path = route.split(" ", 1)
+        for name in ("study_id", "screening_id", "visit", "form", "ae_id", "query_id"):
+            path = path.replace("{" + name + "}", "\x00")
+        status, _ = api.call(method.lower(), "datamanager", path, {},
+                             {"site": "\x00"} if method == "GET" else None)  # fmt: skip
+        if status >= 500:
+            failed.append((route, status))
+    assert failed == []
+    client = Client(raise_request_exception=False)
+    verified_login(client, personas.datamanager)
+    for page in ("/participants/%00/", "/participants/?site=%00", "/screening/%00/"):
+        assert client.get(page).status_code == 400, page
+    assert client.post("/queries/", {"action": "raise", "study_id": "\x00"}).status_code == 400
