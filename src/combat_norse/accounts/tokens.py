@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -29,6 +29,8 @@ from combat_norse.core.errors import BadInput, NotFound, shown
 DEFAULT_DAYS = 90
 MAX_DAYS = 366
 PREFIX_HEX = 8
+#: draws of a public prefix before giving up (a collision is about 1 in 4 x 10^9 per draw)
+PREFIX_DRAWS = 5
 MAX_ADDRESSES = 50  # addresses remembered per token (the oldest is forgotten first)
 
 
@@ -61,15 +63,24 @@ def do_create_token(actor: Actor, user: User, *, expires_days: int | None = None
     operator on the command line); audited ``token_create``."""
     days = _expiry_days(expires_days)
     now = now or timezone.now()
-    prefix = secrets.token_hex(PREFIX_HEX // 2)
-    token = f"cn_{prefix}_{secrets.token_urlsafe(32)}"
-    with transaction.atomic():
-        row = ApiToken.objects.create(user=user, prefix=prefix, digest=digest(token),
-                                      created_at=now, expires_at=now + timedelta(days=days))
-        record_event(actor=actor, action=AuditAction.TOKEN_CREATE, obj=row,
-                     changes={"prefix": [None, prefix], "user": [None, user.username],
-                              "expires_at": [None, row.expires_at]})  # fmt: skip
-    return NewToken(row, token)
+    for attempt in range(PREFIX_DRAWS):
+        prefix = secrets.token_hex(PREFIX_HEX // 2)
+        token = f"cn_{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                row = ApiToken.objects.create(user=user, prefix=prefix, digest=digest(token),
+                                              created_at=now,
+                                              expires_at=now + timedelta(days=days))  # fmt: skip
+                record_event(actor=actor, action=AuditAction.TOKEN_CREATE, obj=row,
+                             changes={"prefix": [None, prefix], "user": [None, user.username],
+                                      "expires_at": [None, row.expires_at]})  # fmt: skip
+        except IntegrityError:
+            # another token holds this public prefix (about 1 in 4 x 10^9): draw again
+            if attempt + 1 == PREFIX_DRAWS or not ApiToken.objects.filter(prefix=prefix).exists():
+                raise
+            continue
+        return NewToken(row, token)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def tokens_of(user: User) -> QuerySet[ApiToken]:

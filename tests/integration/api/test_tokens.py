@@ -166,3 +166,25 @@ def test_a_refused_read_through_the_api_is_audited_as_on_the_pages(
     new = list(AuditEvent.objects.order_by("seq")[before:])
     assert [e.action for e in new] == ["read_refused"]
     assert new[0].actor_id == personas.othercoord.pk
+
+
+def test_a_prefix_already_held_by_another_token_is_drawn_again_not_a_server_error(
+    personas: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import IntegrityError
+
+    from combat_norse.accounts import tokens
+
+    first = do_create_token(personas.coord, personas.coord)
+    draws = iter([first.row.prefix, "0badc0de"])
+    monkeypatch.setattr(tokens.secrets, "token_hex", lambda n: next(draws))
+    second = do_create_token(personas.monitor, personas.monitor)
+    assert second.row.prefix == "0badc0de" and second.token.startswith("cn_0badc0de_")
+    assert ApiToken.objects.filter(prefix=first.row.prefix).count() == 1
+    # the colliding draw wrote nothing: one creation event per token made
+    assert AuditEvent.objects.filter(action="token_create").count() == 2
+    # a token that cannot get a prefix of its own after every draw is an error, not a loop
+    monkeypatch.setattr(tokens.secrets, "token_hex", lambda n: first.row.prefix)
+    with pytest.raises(IntegrityError):
+        do_create_token(personas.monitor, personas.monitor)
+    assert AuditEvent.objects.filter(action="token_create").count() == 2
