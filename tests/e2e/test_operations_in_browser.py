@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, browser_or_skip
-from .test_pages_in_browser import PASSWORD, PHONE, Checks, _enrolled, _session_cookie
+from .test_pages_in_browser import PHONE, Checks, _enrolled, _session_cookie, trial_team
 
 pytestmark = [pytest.mark.req("#17", "§7", "§11", "§14"), pytest.mark.django_db(transaction=True)]
 
@@ -23,26 +22,13 @@ pytestmark = [pytest.mark.req("#17", "§7", "§11", "§14"), pytest.mark.django_
 def team() -> dict[str, Any]:
     """Sites, the YNH team (coordinator, pharmacist, monitor), a data manager, a statistician
     and a production list."""
-    if connection.vendor != "postgresql":
-        pytest.skip("browser tests run on PostgreSQL only")
-    from combat_norse.accounts.actions import do_add_user
-    from combat_norse.accounts.models import PasswordState
     from combat_norse.allocation.actions import do_setup_list
-    from combat_norse.sites.data import load_sites
-    from combat_norse.sites.models import Site
 
-    load_sites(Site)
-    users = {}
-    for name, role, sites in (("coord.ynh", "site_coordinator", ["YNH"]),
-                              ("pharmacist.ynh", "pharmacist", ["YNH"]),
-                              ("monitor.ynh", "monitor", ["YNH"]),
-                              ("datamanager", "data_manager", []),
-                              ("statistician", "statistician", [])):  # fmt: skip
-        user = do_add_user(name, role, sites).user
-        user.set_password(PASSWORD)
-        user.save()
-        users[name] = user
-    PasswordState.objects.filter(user__in=users.values()).update(must_change=False)
+    users = trial_team(("coord.ynh", "site_coordinator", ["YNH"]),
+                       ("pharmacist.ynh", "pharmacist", ["YNH"]),
+                       ("monitor.ynh", "monitor", ["YNH"]),
+                       ("datamanager", "data_manager", []),
+                       ("statistician", "statistician", []))  # fmt: skip
     do_setup_list(users["statistician"], design="permuted_blocks", seed=None,
                   environment="production", blocks_per_stratum=4)  # fmt: skip
     return users

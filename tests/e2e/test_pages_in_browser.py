@@ -31,28 +31,36 @@ PHONE = {"width": 390, "height": 844}
 DRUGS = ("anakinra", "tocilizumab", "kineret", "actemra")
 
 
-@pytest.fixture
-def world() -> dict[str, Any]:
-    """Sites, the YNH team (coordinator, assessor), a statistician and a production list."""
+def trial_team(*people: tuple[str, str, list[str]]) -> dict[str, Any]:
+    """The registration's sites and these users (name, role, sites), each with PASSWORD and no
+    forced change; PostgreSQL only (the browser suites run once, there)."""
     if connection.vendor != "postgresql":
         pytest.skip("browser tests run on PostgreSQL only")
     from combat_norse.accounts.actions import do_add_user
     from combat_norse.accounts.models import PasswordState
-    from combat_norse.allocation.actions import do_setup_list
     from combat_norse.sites.data import load_sites
     from combat_norse.sites.models import Site
 
     load_sites(Site)
     users = {}
-    for name, role, sites in (("coord.ynh", "site_coordinator", ["YNH"]),
-                              ("assessor.ynh", "outcome_assessor", ["YNH"]),
-                              ("monitor.ynh", "monitor", ["YNH"]),
-                              ("statistician", "statistician", [])):  # fmt: skip
+    for name, role, sites in people:
         user = do_add_user(name, role, sites).user
         user.set_password(PASSWORD)
         user.save()
         users[name] = user
     PasswordState.objects.filter(user__in=users.values()).update(must_change=False)
+    return users
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    """Sites, the YNH team (coordinator, assessor), a statistician and a production list."""
+    from combat_norse.allocation.actions import do_setup_list
+
+    users = trial_team(("coord.ynh", "site_coordinator", ["YNH"]),
+                       ("assessor.ynh", "outcome_assessor", ["YNH"]),
+                       ("monitor.ynh", "monitor", ["YNH"]),
+                       ("statistician", "statistician", []))  # fmt: skip
     do_setup_list(users["statistician"], design="permuted_blocks", seed=None,
                   environment="production", blocks_per_stratum=4)  # fmt: skip
     return users

@@ -8,10 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
-from .test_pages_in_browser import PASSWORD, Checks, _enrolled, _session_cookie, phone
+from .test_pages_in_browser import (
+    Checks,
+    _enrolled,
+    _session_cookie,
+    phone,
+    trial_team,
+)
 
 pytestmark = [pytest.mark.req("#17", "§11", "§14"), pytest.mark.django_db(transaction=True)]
 __all__ = ["phone"]  # the phone-sized browser fixture, shared
@@ -19,24 +24,9 @@ __all__ = ["phone"]  # the phone-sized browser fixture, shared
 
 @pytest.fixture
 def people() -> dict[str, Any]:
-    if connection.vendor != "postgresql":
-        pytest.skip("browser tests run on PostgreSQL only")
-    from combat_norse.accounts.actions import do_add_user
-    from combat_norse.accounts.models import PasswordState
-    from combat_norse.sites.data import load_sites
-    from combat_norse.sites.models import Site
-
-    load_sites(Site)
-    users = {}
-    for name, role, sites in (("coord.ynh", "site_coordinator", ["YNH"]),
-                              ("statistician", "statistician", []),
-                              ("dsmb", "dsmb_member", []), ("sysadmin", "admin", [])):  # fmt: skip
-        user = do_add_user(name, role, sites).user
-        user.set_password(PASSWORD)
-        user.save()
-        users[name] = user
-    PasswordState.objects.filter(user__in=users.values()).update(must_change=False)
-    return users
+    return trial_team(("coord.ynh", "site_coordinator", ["YNH"]),
+                      ("statistician", "statistician", []),
+                      ("dsmb", "dsmb_member", []), ("sysadmin", "admin", []))  # fmt: skip
 
 
 def test_the_statistician_sets_up_a_list_and_the_dsmb_reads_the_closed_report(
