@@ -159,7 +159,7 @@ def listing(response: HttpResponse, obj: dict[str, Any], key: str, *,
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The site's 404 (``handler404``): under ``/api/`` the API's error object, so a client
     reads an unknown route as it reads any error; Django's page elsewhere."""
-    if request.path.startswith("/api/"):
+    if request.path == "/api" or request.path.startswith("/api/"):
         from combat_norse.core.errors import NotFound
 
         return error_response(NotFound("path", f"route {request.path[:80]!r}"), face="api")

@@ -1,7 +1,7 @@
 """URL configuration."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from combat_norse.api.base import bad_request, not_found, server_error
 from combat_norse.api.urls import api
@@ -17,6 +17,9 @@ urlpatterns = [
     path("admin/login/", site_views.admin_login_redirect),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),  # the REST API: /api/v1/openapi.json, /api/v1/docs
+    # "/api" and "/api/v1" answer the API's JSON 404, not a redirect to the slashed address
+    # (CommonMiddleware's APPEND_SLASH would send a client's request elsewhere)
+    path("", include(([re_path(r"^api(?:/v1)?$", not_found)], "api_root"))),
 ]
 
 handler404 = not_found  # JSON under /api/, the page elsewhere

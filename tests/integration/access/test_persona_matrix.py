@@ -53,8 +53,9 @@ from combat_norse.web.policy import ViewPolicy, view_policy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#3")]
 
-# the API (namespace "api") answers tokens, not sessions: tests/integration/api has its matrix
-EXCLUDED_NAMESPACES = frozenset({"admin", "api"})
+# the API (namespace "api") answers tokens, not sessions: tests/integration/api has its matrix;
+# "api_root" (/api, /api/v1) is only the API's JSON 404 (tests/integration/api/test_api_root.py)
+EXCLUDED_NAMESPACES = frozenset({"admin", "api", "api_root"})
 OBJECT_SITE = "YNH"  # every object named by a URL parameter lives here
 
 _ROUTE_PARAM = re.compile(r"<(?:[^>:]+:)?(?P<name>\w+)>")
