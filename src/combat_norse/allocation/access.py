@@ -10,7 +10,7 @@ from combat_norse.allocation.models import Allocation, RandomizationList
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Reason
 from combat_norse.core.refusals import read_refusals_audited
-from combat_norse.participants.access import may_see_arm
+from combat_norse.participants.access import access_participants, may_see_arm
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import AccessDenied, Scope, scope_for
 from combat_norse.sites.roles import Role
@@ -18,6 +18,8 @@ from combat_norse.sites.roles import Role
 #: Who reads by-arm aggregates (the DSMB's closed report, §11); a sponsor viewer never does,
 #: and any reader who holds a masked role is refused ``masked`` (core.masking's setting).
 CLOSED_REPORT_ROLES: frozenset[str] = frozenset({Role.DSMB_MEMBER, Role.STATISTICIAN})
+#: Who reads the allocation list of their sites (the pharmacist's page, ``/pharmacy/``).
+PHARMACY_ROLES: frozenset[str] = frozenset({Role.PHARMACIST})
 
 
 def require_statistician(actor: User | Scope) -> Scope:
@@ -91,3 +93,15 @@ def access_arm_aggregates(actor: User) -> dict[str, Any]:
         if row["in_error"]:
             in_error[row["arm"]] += row["n"]
     return {"total": dict(total), "by_site": by_site, "marked_in_error": dict(in_error)}
+
+
+def access_pharmacy_allocations(actor: User | Scope) -> list[Participant]:
+    """The randomized participants of the pharmacist's site(s), by study id (at most 1000),
+    for the pharmacist only (refused ``role`` otherwise; the caller audits a refused read).
+    The presenter shows the arm only where the reader may see it."""
+    scope = actor if isinstance(actor, Scope) else scope_for(actor)
+    if not scope.has_role(PHARMACY_ROLES):
+        raise AccessDenied(Reason.ROLE, "needs pharmacist")
+    found = (access_participants(scope, roles=PHARMACY_ROLES)
+             .select_related("screening", "allocation").order_by("study_id"))  # fmt: skip
+    return list(found[:1000])

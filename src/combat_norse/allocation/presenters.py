@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from combat_norse.allocation.access import access_allocation
 from combat_norse.allocation.models import Allocation, RandomizationList
 from combat_norse.core.errors import Reason
 from combat_norse.participants.access import may_see_arm
-from combat_norse.participants.models import Unmasking
+from combat_norse.participants.models import Participant, Unmasking
+from combat_norse.participants.presenters import present_participant
 from combat_norse.sites.access import AccessDenied, Scope
 
 
@@ -71,3 +73,13 @@ def present_list_check(rlist: RandomizationList, problems: list[str]) -> dict[st
 def present_list_extension(rlist: RandomizationList, stratum: str, added: int) -> dict[str, Any]:
     """What ``randomization extend`` prints."""
     return {"list_id": rlist.pk, "stratum": stratum, "slots_added": added}
+
+
+def present_pharmacy_allocations(found: Iterable[Participant], scope: Scope) -> dict[str, Any]:
+    """The pharmacist's allocation list (``access_pharmacy_allocations``): each randomized
+    participant as ``participant show`` prints it, with the site's zone; only rows whose arm
+    the reader may see."""
+    rows = [{**row, "zone": p.zone} for p, row in ((p, present_participant(p, scope))
+                                                    for p in found)
+            if row["randomized"] and "arm" in row]  # fmt: skip
+    return {"allocations": rows}

@@ -242,13 +242,19 @@ def _catalog_forms() -> tuple[Any, ...]:
 
 
 # ------------------------------------------------------------------ review worklists (§14)
+#: Who works the review worklist: the monitor verifies (SDV), the data manager locks.
+REVIEW_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER})
+REVIEW_STAGES = ("sdv", "lock", "locked")
+
+
 def access_review_forms(
     user: User | Scope, *, site: Site | None = None, stage: str = "sdv"
 ) -> list[FormInstance]:
     """Saved forms waiting for review at the reader's sites, oldest save first: ``stage``
     ``sdv`` (complete or locked, not verified or changed after SDV), ``lock`` (complete and
-    verified: ready to lock) or ``locked``. Only the participants the reader may read, never an
-    arm-revealing form at a site where the reader is masked."""
+    verified: ready to lock) or ``locked``. For the monitor and the data manager only (refused
+    ``role`` otherwise), the participants of the sites where they hold one of those roles
+    (at most 1000 forms), never an arm-revealing form at a site where the reader is masked."""
     from combat_norse.crf.models import FormStatus, SdvStatus
 
     stages = {
@@ -262,7 +268,9 @@ def access_review_forms(
 
         raise BadInput("stage", "sdv, lock or locked")
     scope = _scope(user)
-    participants = access_participants(scope)
+    if not scope.has_role(REVIEW_ROLES):
+        raise AccessDenied(Reason.ROLE, "needs monitor or data_manager")
+    participants = access_participants(scope, roles=REVIEW_ROLES)
     if site is not None:
         participants = participants.filter(site=site)
     hidden_forms = {f.code for f in _catalog_forms() if f.arm_revealing}

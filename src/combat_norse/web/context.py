@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from combat_norse.allocation.access import CLOSED_REPORT_ROLES
-from combat_norse.crf.actions.forms import LOCK_ROLES, VERIFY_ROLES
+from combat_norse.crf.access import REVIEW_ROLES  # the review worklist (SDV, locks)
 from combat_norse.participants.access import ENROLLMENT_AGGREGATE_ROLES
 from combat_norse.sites.access import ANONYMOUS, Scope, access_memberships, scope_for
 from combat_norse.sites.roles import PARTICIPANT_ROLES, Role
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 SITE_TEAM = frozenset({Role.SITE_COORDINATOR, Role.SITE_INVESTIGATOR})
 QUERY_READERS = PARTICIPANT_ROLES
-REVIEW_ROLES = frozenset(VERIFY_ROLES | LOCK_ROLES)  # the review worklist (SDV, locks)
 DUE_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER})  # missing and overdue forms by site
 
 

@@ -16,33 +16,26 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from combat_norse.allocation.access import PHARMACY_ROLES, access_pharmacy_allocations
+from combat_norse.allocation.presenters import present_pharmacy_allocations
 from combat_norse.audit.vocabulary import AuditAction
 from combat_norse.core.errors import BadInput, Reason, Refused
 from combat_norse.core.refusals import read_refusals_audited
-from combat_norse.participants.access import access_participants
-from combat_norse.participants.presenters import present_participant
 from combat_norse.safety.access import access_treatment
 from combat_norse.safety.actions.common import PLAN_ROLES
 from combat_norse.safety.actions.treatment import do_update_dose_plan
 from combat_norse.safety.presenters import present_plan, present_treatment
-from combat_norse.sites.roles import Role
 from combat_norse.web import entry
 from combat_norse.web.context import page_actor, page_scope
 from combat_norse.web.errors import status_for
 from combat_norse.web.policy import view_policy
-
-PHARMACY_ROLES = frozenset({Role.PHARMACIST})
 
 
 @view_policy(roles=PHARMACY_ROLES)
 def allocations(request: HttpRequest) -> HttpResponse:
     """The randomized participants of the pharmacist's site(s), with arm and time."""
     scope = page_scope(request)
-    found = (access_participants(scope, roles=PHARMACY_ROLES)
-             .select_related("screening", "allocation").order_by("study_id"))  # fmt: skip
-    rows = [{**row, "zone": p.zone} for p, row in ((p, present_participant(p, scope))
-                                                    for p in found[:1000])
-            if row["randomized"] and "arm" in row]  # fmt: skip
+    rows = present_pharmacy_allocations(access_pharmacy_allocations(scope), scope)["allocations"]
     return render(request, "web/pages/pharmacy.html", {"rows": rows})
 
 

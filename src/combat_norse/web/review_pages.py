@@ -22,6 +22,8 @@ from combat_norse.core.errors import BadInput, Reason, Refused
 from combat_norse.core.refusals import read_refusals_audited
 from combat_norse.crf.access import (
     AUDIT_TRAIL_ROLES,
+    REVIEW_ROLES,
+    REVIEW_STAGES,
     access_due,
     access_participant_audit,
     access_review_forms,
@@ -35,12 +37,12 @@ from combat_norse.crf.actions.forms import (
 )
 from combat_norse.crf.presenters import present_audit_trail, present_due, present_review_forms
 from combat_norse.participants.access import access_participants
-from combat_norse.web.context import DUE_ROLES, REVIEW_ROLES, page_actor, page_scope
+from combat_norse.web.context import DUE_ROLES, page_actor, page_scope
 from combat_norse.web.errors import status_for
 from combat_norse.web.form_pages import _instance
 from combat_norse.web.policy import view_policy
 
-STAGES = ("sdv", "lock", "locked")
+STAGES = REVIEW_STAGES
 
 
 def _review_change(request: HttpRequest) -> str:

@@ -27,7 +27,7 @@ from combat_norse.participants.actions import (
     do_record_consent,
     do_screen,
 )
-from combat_norse.sites.models import Site
+from combat_norse.sites.models import Membership, Site
 
 
 @dataclass
@@ -109,6 +109,19 @@ class World:
         if closed:
             do_close_query(dm, query.pk, text="fine")
         return int(query.pk)
+
+    def membership(self) -> int:
+        """A new user's active monitor membership at YNH (one to withdraw): its id."""
+        if not self.fresh:
+            if "membership" not in self._spare:
+                self.fresh = True
+                self._spare["membership"] = self.membership()
+                self.fresh = False
+            return int(self._spare["membership"])
+        user = User.objects.create_user(f"member{next(self.serial)}.{id(self) % 10_000}")
+        found = Membership.objects.create(user=user, role="monitor",
+                                          site=Site.objects.get(code="YNH"))  # fmt: skip
+        return int(found.pk)
 
     def baseline(self) -> dict[str, Any]:
         return {"weight_kg": 60 + next(self.serial), "premorbid_mrs": 0,
@@ -239,6 +252,17 @@ REQUESTS: dict[str, Callable[[W, U], Req]] = {
     "POST /participants/{study_id}/treatment/plan": lambda w, u: Req(
         _pp(w, "/treatment/plan"), body={"weight_kg": 60 + next(w.serial), "reason": "weighed"}),
     "GET /treatment/deviations": lambda w, u: Req("/treatment/deviations"),
+    # the review, pharmacy, report and administration pages' routes (review_routes, admin_routes)
+    "GET /participants/{study_id}/audit": lambda w, u: Req(_pp(w, "/audit")),
+    "GET /review/forms": lambda w, u: Req("/review/forms", query={"stage": "sdv"}),
+    "GET /pharmacy/allocations": lambda w, u: Req("/pharmacy/allocations"),
+    "GET /reports/closed": lambda w, u: Req("/reports/closed"),
+    "GET /admin/users": lambda w, u: Req("/admin/users"),
+    "POST /admin/grants": lambda w, u: Req("/admin/grants", body={
+        "username": f"granted{next(w.serial)}.{id(w) % 10_000}", "role": "monitor",
+        "sites": ["YNH"]}),
+    "POST /admin/revocations": lambda w, u: Req(
+        "/admin/revocations", body={"membership": w.membership()}),
 }  # fmt: skip
 
 

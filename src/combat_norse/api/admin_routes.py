@@ -1,0 +1,86 @@
+"""The system administrator's routes (the pages ``/administration/users/`` and ``/sites/``;
+the sites are ``GET /sites``): every account with its roles, a grant and a withdrawal, through
+the pages' :func:`~combat_norse.accounts.actions.do_admin_grant` and ``do_admin_revoke`` with
+the same refusals: nobody grants or withdraws their own roles, an unmasked central role
+(statistician, data manager, DSMB member, admin) takes the second person on the server's
+command line (``user add``), and a withdrawal that would leave a masked user unmasked is
+refused (that is a deliberate unmasking). Refusals are audited by the actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
+from ninja import Field, Query, Router
+
+from combat_norse.api.base import In, actor, answers, listing, read_audited
+from combat_norse.api.routes import Page
+
+router = Router()
+MAX_FIELD = 200  # as the page's form fields
+
+
+@router.get("/admin/users", response=answers(), tags=["administration"])
+def users(request: HttpRequest, response: HttpResponse, page: Query[Page],
+          role: str | None = None, site: str | None = None,
+          active: bool | None = None) -> dict[str, Any]:  # fmt: skip
+    """Every account with its memberships (``id`` for a withdrawal), whether it is active and
+    has two-factor set up; never a password or a key. ``role``/``site`` keep the accounts
+    holding an active membership of that role / at that site."""
+    from combat_norse.accounts.access import access_accounts
+    from combat_norse.accounts.presenters import present_account
+
+    with read_audited(request):
+        accounts = access_accounts(actor(request))
+    rows = [present_account(u) for u in accounts]
+    for row in rows:
+        login = row["last_login"]
+        row["last_login"] = login.isoformat() if login is not None else None
+    site = site.strip().upper() if site is not None else None
+    rows = [r for r in rows
+            if (role is None and site is None)
+            or any(m["active"] and (role is None or m["role"] == role)
+                   and (site is None or m["site"] == site) for m in r["memberships"])]  # fmt: skip
+    return listing(response, {"users": rows}, "users", limit=page.limit, offset=page.offset,
+                   active=None if active is None else str(active))  # fmt: skip
+
+
+class GrantIn(In):
+    username: str = Field(max_length=MAX_FIELD)
+    role: str = Field(max_length=MAX_FIELD)
+    sites: list[str] = Field(default_factory=list, max_length=100,
+                             description="site codes (a site role needs at least one)")
+    email: str = Field("", max_length=MAX_FIELD)
+
+
+@router.post("/admin/grants", response=answers(), tags=["administration"])
+def grant(request: HttpRequest, response: HttpResponse, body: GrantIn) -> dict[str, Any]:
+    """Add a user, or a role to a user (``{"username", "role", "sites"}``, as ``user add``
+    prints). A new user's generated one-time password is in ``one_time_password``, on this
+    answer only (null for an existing user: their password is left alone)."""
+    from combat_norse.accounts.actions import do_admin_grant
+    from combat_norse.accounts.presenters import present_new_user
+
+    sites = [c[:MAX_FIELD] for c in body.sites if c.strip()]
+    created = do_admin_grant(actor(request), body.username.strip(), body.role.strip(), sites,
+                             email=body.email.strip())  # fmt: skip
+    shown = present_new_user(created)
+    shown["one_time_password"] = created.one_time_password
+    add_never_cache_headers(response)  # a one-time password may be on it
+    return shown
+
+
+class RevokeIn(In):
+    membership: int = Field(ge=1, le=2**63 - 1, description="a membership id (GET /admin/users)")
+
+
+@router.post("/admin/revocations", response=answers(), tags=["administration"])
+def revoke(request: HttpRequest, body: RevokeIn) -> dict[str, Any]:
+    """Withdraw a role: the membership stays, inactive, with its history (``role_revoke``).
+    A membership that is not active is bad input."""
+    from combat_norse.accounts.actions import do_admin_revoke
+
+    m = do_admin_revoke(actor(request), body.membership)
+    return {"membership": m.pk, "username": m.user.username, "role": m.role,
+            "site": m.site.code if m.site else None, "active": m.active}  # fmt: skip

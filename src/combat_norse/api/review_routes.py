@@ -1,0 +1,91 @@
+"""The routes of the review and report pages (issue 18: "endpoints for every action a page
+offers"): a participant's audit trail (``/participants/ID/audit/``), the review worklists
+(``/review/?stage=``), the pharmacist's allocation list (``/pharmacy/``) and the closed report
+by arm (``/reports/closed/``). Each calls the page's ``access_*`` and presenter; a refused read
+is audited as the page's and the command line's are. Verify, lock and unlock have their routes
+per form (routes.py); the dose plan and the administration records (dose forms) too."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router
+
+from combat_norse.api.base import actor, answers, listing, read_audited
+from combat_norse.api.routes import Id, Page
+
+router = Router()
+
+
+def _scope(request: HttpRequest) -> Any:
+    from combat_norse.sites.access import scope_for
+
+    return scope_for(actor(request))
+
+
+@router.get("/participants/{study_id}/audit", response=answers(), tags=["audit"])
+def audit_trail(request: HttpRequest, response: HttpResponse, study_id: Id,
+                page: Query[Page], action: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A participant's audit trail, oldest first, times in the site's zone (the page
+    ``/participants/ID/audit/``): data manager and the site's monitor only; a masked reader
+    gets no event or item that would reveal the allocation. ``action`` keeps one kind of event."""
+    from combat_norse.crf.access import access_participant_audit
+    from combat_norse.crf.presenters import present_audit_trail
+
+    scope = _scope(request)
+    with read_audited(request):
+        participant, events = access_participant_audit(scope, study_id)
+    obj = present_audit_trail(participant, events, scope)
+    return listing(response, obj, "events", limit=page.limit, offset=page.offset, action=action)
+
+
+Stage = Literal["sdv", "lock", "locked"]
+
+
+@router.get("/review/forms", response=answers(), tags=["review"])
+def review_forms(request: HttpRequest, response: HttpResponse, page: Query[Page],
+                 stage: Stage = "sdv", site: str | None = None,
+                 form: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """The review worklist (the page ``/review/?stage=``), oldest save first: ``sdv`` forms
+    awaiting source-data verification, ``lock`` verified forms ready to lock, ``locked``. For
+    the monitor (their sites) and the data manager; act on a row with the form's ``verify``,
+    ``lock`` and ``unlock`` routes."""
+    from combat_norse.crf.access import access_review_forms
+    from combat_norse.crf.presenters import present_review_forms
+    from combat_norse.sites.access import access_site
+
+    scope = _scope(request)
+    with read_audited(request):
+        found = access_review_forms(scope, stage=stage, site=access_site(site) if site else None)
+    obj = present_review_forms(found)
+    return listing(response, obj, "forms", limit=page.limit, offset=page.offset, form=form)
+
+
+@router.get("/pharmacy/allocations", response=answers(), tags=["treatment"])
+def pharmacy_allocations(request: HttpRequest, response: HttpResponse, page: Query[Page],
+                         site: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """The randomized participants of the pharmacist's sites with their allocation and its
+    time (the page ``/pharmacy/``); each one's dose plan and administration records (given,
+    held, missed) are ``GET /participants/{study_id}/treatment``."""
+    from combat_norse.allocation.access import access_pharmacy_allocations
+    from combat_norse.allocation.presenters import present_pharmacy_allocations
+    from combat_norse.sites.access import access_site
+
+    scope = _scope(request)
+    code = access_site(site).code if site else None
+    with read_audited(request):
+        found = access_pharmacy_allocations(scope)
+    obj = present_pharmacy_allocations(found, scope)
+    return listing(response, obj, "allocations", limit=page.limit, offset=page.offset, site=code)
+
+
+@router.get("/reports/closed", response=answers(), tags=["reports"])
+def closed_report(request: HttpRequest) -> dict[str, Any]:
+    """The closed report (§11, the page ``/reports/closed/``): the allocations per group in all, per
+    site and marked in error, for the DSMB member and the statistician only, never while a role
+    masks the reader (refusals audited ``closed_report_refused``)."""
+    from combat_norse.allocation.access import access_arm_aggregates
+
+    out: dict[str, Any] = access_arm_aggregates(actor(request))
+    return out
