@@ -17,6 +17,9 @@ from combat_norse.audit.models import AuditEvent
 from combat_norse.participants.actions import do_assign_assessor
 
 pytestmark = pytest.mark.req("§10", "§14", "#16")
+#: the command-line contracts of ``alerts``, ``safety grade`` and ``due``, run locally and through
+#: the API (issue 18); the rule tests beside them (thresholds, the DRESS signs) run locally only
+both_faces = pytest.mark.usefixtures("cli_face")
 
 
 def _on(arm: str, enroll: Callable[..., Any], personas: Any) -> Any:
@@ -64,6 +67,7 @@ def test_tocilizumab_lab_thresholds_at_and_beside_each_boundary(
     assert [(a["kind"], a["item"], a["value"]) for a in _alerts(capsys, p.study_id)] == expected
 
 
+@both_faces
 def test_no_tocilizumab_alert_on_anakinra_until_a_tocilizumab_dose_is_recorded(
     capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any,
     django_capture_on_commit_callbacks: Any,
@@ -86,6 +90,7 @@ def test_no_tocilizumab_alert_on_anakinra_until_a_tocilizumab_dose_is_recorded(
     assert AuditEvent.objects.filter(action="lab_alert_sent").count() == 1
 
 
+@both_faces
 def test_a_corrected_lab_clears_its_alert_and_a_masked_role_is_refused(
     capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
 ) -> None:
@@ -131,6 +136,7 @@ def test_the_dress_watch_needs_all_three_signs_within_14_days(
     assert kinds == (["dress_watch"] if alerted else [])
 
 
+@both_faces
 def test_no_dress_watch_without_a_study_drug(
     capsys: Any, save: Any, enroll: Callable[..., Any]
 ) -> None:
@@ -154,6 +160,7 @@ def _anakinra_dose(save: Any, study_id: str, at: Any) -> None:
     assert code == 0, err
 
 
+@both_faces
 def test_overdue_anakinra_safety_labs_reach_the_due_list_of_the_unmasked_only(
     capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
 ) -> None:
@@ -178,6 +185,7 @@ def test_overdue_anakinra_safety_labs_reach_the_due_list_of_the_unmasked_only(
     assert _due(capsys, "assessor")["overdue_safety_labs"] == []  # drug-specific: masked
 
 
+@both_faces
 def test_labs_are_not_owed_once_off_anakinra(
     capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
 ) -> None:
@@ -186,6 +194,7 @@ def test_labs_are_not_owed_once_off_anakinra(
     assert _due(capsys)["overdue_safety_labs"] == []
 
 
+@both_faces
 def test_the_due_list_has_every_kind_of_work_and_open_clocks(
     capsys: Any, save: Any, enroll: Callable[..., Any]
 ) -> None:
@@ -207,6 +216,7 @@ def test_the_due_list_has_every_kind_of_work_and_open_clocks(
     assert _due(capsys)["open_clocks"] == []
 
 
+@both_faces
 def test_grade_suggestions_come_from_the_latest_labs(
     capsys: Any, save: Any, enroll: Callable[..., Any]
 ) -> None:
@@ -240,6 +250,7 @@ def test_a_retried_lab_alert_task_sends_nothing_twice(
     assert AuditEvent.objects.filter(action="lab_alert_sent").count() == 1
 
 
+@both_faces
 def test_the_dress_window_counts_the_sites_calendar_days_whatever_offset_is_typed(
     capsys: Any, save: Any, personas: Any, enroll: Callable[..., Any], production_list: Any
 ) -> None:

@@ -17,7 +17,8 @@ from combat_norse.audit.models import AuditEvent
 from combat_norse.safety.actions.clocks import run_safety_clocks
 from combat_norse.safety.models import SafetyClock
 
-pytestmark = pytest.mark.req("§10", "§14", "#16")
+pytestmark = [pytest.mark.req("§10", "§14", "#16", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 NY = ZoneInfo("America/New_York")  # YNH
 SEOUL = ZoneInfo("Asia/Seoul")  # SNU
 

@@ -12,7 +12,8 @@ from tests.integration.safety.conftest import run
 
 from combat_norse.allocation.actions import do_randomize
 
-pytestmark = pytest.mark.req("§7", "§14", "#16")
+pytestmark = [pytest.mark.req("§7", "§14", "#16", "#18"),
+              pytest.mark.usefixtures("cli_face")]  # locally and through the API
 
 
 def _randomized(enroll: Callable[..., Any], personas: Any, **record: Any) -> Any:
