@@ -4,7 +4,8 @@ the pages' :func:`~combat_norse.accounts.actions.do_admin_grant` and ``do_admin_
 the same refusals: nobody grants or withdraws their own roles, an unmasked central role
 (statistician, data manager, DSMB member, admin) takes the second person on the server's
 command line (``user add``), and a withdrawal that would leave a masked user unmasked is
-refused (that is a deliberate unmasking). Refusals are audited by the actions."""
+refused (that is a deliberate unmasking). Refusals are audited by the actions. And the token
+user's own tokens (the page ``/me/tokens/``): list and revoke."""
 
 from __future__ import annotations
 
@@ -84,3 +85,27 @@ def revoke(request: HttpRequest, body: RevokeIn) -> dict[str, Any]:
     m = do_admin_revoke(actor(request), body.membership)
     return {"membership": m.pk, "username": m.user.username, "role": m.role,
             "site": m.site.code if m.site else None, "active": m.active}  # fmt: skip
+
+
+# ---------------------------------------------------------------- one's own tokens (/me/tokens/)
+@router.get("/me/tokens", response=answers(), tags=["tokens"])
+def my_tokens(request: HttpRequest) -> dict[str, Any]:
+    """The token user's own API tokens, newest first (``token list``): prefixes, dates and
+    state, never a token. A new token is made on ``/me/tokens/`` or by the server's operator
+    (``token create``), never with a token: a stolen one must not outlive its expiry."""
+    from combat_norse.accounts.presenters import present_token
+    from combat_norse.accounts.tokens import tokens_of
+
+    return {"tokens": [present_token(t) for t in tokens_of(actor(request))]}
+
+
+@router.post("/me/tokens/{prefix}/revoke", response=answers(), tags=["tokens"])
+def my_token_revoke(request: HttpRequest, prefix: str) -> dict[str, Any]:
+    """Revoke one of one's own tokens (``token revoke``; the one in use too: it is refused from
+    the next request on). Another user's or an unknown prefix is 404; a revoked token stays
+    as it was."""
+    from combat_norse.accounts.presenters import present_token
+    from combat_norse.accounts.tokens import do_revoke_token
+
+    user = actor(request)
+    return present_token(do_revoke_token(user, user, prefix))

@@ -41,6 +41,8 @@ POST   /admin/revocations                                          role         
 GET    /due                                                        ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
 GET    /forms                                                      ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
 GET    /me                                                         ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
+GET    /me/tokens                                                  ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
+POST   /me/tokens/{prefix}/revoke                                  ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
 GET    /participants                                               ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
 GET    /participants/{study_id}                                    ok                   ok                    ok             ok                   ok               ok          ok               role            role               role      other_site  other_site           other_site     other_site           other_site
 GET    /participants/{study_id}/alerts                             ok                   ok                    ok             masked               ok               ok          role             role            role               role      other_site  other_site           other_site     other_site           other_site
@@ -157,7 +159,8 @@ def test_each_role_at_its_own_and_another_site_gets_what_the_table_says(
 
 
 UNKNOWN = {"{study_id}": "ZZZ-999", "{screening_id}": "ZZZ-S9999", "{visit}": "baseline",
-           "{form}": "baseline", "{query_id}": "999999", "{ae_id}": "ZZZ-999-AE1"}  # fmt: skip
+           "{form}": "baseline", "{query_id}": "999999", "{ae_id}": "ZZZ-999-AE1",
+           "{prefix}": "00000000"}  # fmt: skip
 
 
 def test_an_unknown_id_answers_404_on_every_route_that_names_one(

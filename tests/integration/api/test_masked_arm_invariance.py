@@ -62,7 +62,8 @@ class ArmWorld(World):
 def normalized(value: Any, p: Any) -> Any:
     """Identifiers, ids and times replaced (they differ between the two participants)."""
     if isinstance(value, dict):
-        return {k: "<id>" if (k == "id" or k.endswith("_id")) and not isinstance(v, dict | list)
+        return {k: "<id>" if (k in ("id", "prefix") or k.endswith("_id"))
+                and not isinstance(v, dict | list)
                 else normalized(v, p) for k, v in value.items()}  # fmt: skip
     if isinstance(value, list):
         return [normalized(v, p) for v in value]

@@ -324,3 +324,46 @@ def test_a_bad_membership_is_bad_input(membership: Any, personas: Any, api: Api)
     status, body = api.post("sysadmin", "/admin/revocations", {"membership": membership})
     assert (status, body["code"], body["field"]) == (422, "bad_input", "membership"), body
     assert Membership.objects.filter(active=True).count() == active
+
+
+# ---------------------------------------------------------------- one's own tokens
+def test_a_user_lists_and_revokes_their_own_tokens_never_anothers(
+    personas: Any, api: Api,
+) -> None:  # fmt: skip
+    from combat_norse.accounts.tokens import do_create_token
+
+    spare = do_create_token(personas.coord, personas.coord)
+    theirs = do_create_token(personas.monitor, personas.monitor)
+    status, body = api.get("coord", "/me/tokens")
+    assert status == 200
+    prefixes = [t["prefix"] for t in body["tokens"]]
+    assert spare.row.prefix in prefixes and theirs.row.prefix not in prefixes
+    assert all(t["username"] == "coord" and "token" not in t for t in body["tokens"])
+    assert spare.token not in str(body)
+    # another user's token: unknown to this user, and left active
+    status, body = api.post("coord", f"/me/tokens/{theirs.row.prefix}/revoke")
+    assert (status, body["code"], body["field"]) == (404, "not_found", "prefix")
+    assert api.call("get", None, "/me", token=theirs.token)[0] == 200
+    # one's own: revoked (audited), then refused; a second revocation changes nothing
+    status, body = api.post("coord", f"/me/tokens/{spare.row.prefix}/revoke")
+    assert status == 200 and body["state"] == "revoked" and body["revoked_at"]
+    assert AuditEvent.objects.filter(action="token_revoke", actor=personas.coord).count() == 1
+    assert api.call("get", None, "/me", token=spare.token)[0] == 401
+    assert api.post("coord", f"/me/tokens/{spare.row.prefix}/revoke")[1] == body
+    assert AuditEvent.objects.filter(action="token_revoke", actor=personas.coord).count() == 1
+
+
+def test_revoking_the_token_in_use_refuses_it_from_the_next_request(
+    personas: Any, api: Api,
+) -> None:  # fmt: skip
+    token = api.token("coord")
+    prefix = token.split("_")[1]
+    assert api.post("coord", f"/me/tokens/{prefix}/revoke")[0] == 200
+    status, body = api.get("coord", "/me")
+    assert (status, body["code"]) == (401, "unauthorized")
+
+
+@pytest.mark.parametrize("prefix", ["zzzzzzzz", "x" * 500, "%27%20OR%201=1", "cn_"])
+def test_an_unknown_or_hostile_prefix_is_404(prefix: str, personas: Any, api: Api) -> None:
+    status, body = api.post("coord", f"/me/tokens/{prefix}/revoke")
+    assert (status, body["code"], body["field"]) == (404, "not_found", "prefix")

@@ -123,6 +123,12 @@ class World:
                                           site=Site.objects.get(code="YNH"))  # fmt: skip
         return int(found.pk)
 
+    def token_prefix(self, user: User) -> str:
+        """A new token of ``user`` (one to revoke; never the one the request is sent with)."""
+        from combat_norse.accounts.tokens import do_create_token
+
+        return str(do_create_token(user, user).row.prefix)
+
     def baseline(self) -> dict[str, Any]:
         return {"weight_kg": 60 + next(self.serial), "premorbid_mrs": 0,
                 "first_seizure_at": timezone.now().isoformat(),
@@ -263,6 +269,8 @@ REQUESTS: dict[str, Callable[[W, U], Req]] = {
         "sites": ["YNH"]}),
     "POST /admin/revocations": lambda w, u: Req(
         "/admin/revocations", body={"membership": w.membership()}),
+    "GET /me/tokens": lambda w, u: Req("/me/tokens"),
+    "POST /me/tokens/{prefix}/revoke": lambda w, u: Req(f"/me/tokens/{w.token_prefix(u)}/revoke"),
 }  # fmt: skip
 
 
