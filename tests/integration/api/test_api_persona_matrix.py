@@ -12,7 +12,11 @@ from PROTOCOL.md §11/§14), in particular:
 - the outcome assessor never reaches an arm-revealing route (``masked``) and is refused
   ``role`` for what is not theirs; the aggregate-only roles and the administrator get no
   participant data (``role``);
-- only the statistician reaches the randomization list's routes.
+- only the statistician reaches the randomization list's routes;
+- the pages' own routes answer as the pages do: the audit trail for the data manager and the
+  site's monitor, the review worklist for the monitor (any site: a list) and the data manager,
+  the allocation list for the pharmacist, the closed report for the DSMB member and the
+  statistician (§11), users and roles for the administrator; one's own tokens for everyone.
 A route added to the API without a row here (and a request in world.REQUESTS) fails
 :func:`test_every_route_of_the_schema_has_a_request_and_a_row`.
 """
