@@ -210,6 +210,7 @@ def test_the_administrator_lists_users_with_their_roles_and_no_secret(
     assert [u["username"] for u in monitors] == ["monitor"]
     at_snu = api.get("sysadmin", "/admin/users", site="snu")[1]["users"]
     assert [u["username"] for u in at_snu] == ["othercoord"]
+    assert api.get("sysadmin", "/admin/users", active=False)[1]["users"] == []
     page = api.get("sysadmin", "/admin/users", limit=2, offset=1)[1]["users"]
     assert page == body["users"][1:3] and api.last["X-Total-Count"] == str(len(body["users"]))
 
