@@ -45,7 +45,11 @@ TIMEOUT_S = 120
 WARNINGS_HEADER = "X-Combat-Norse-Warnings"
 
 #: Commands that run only on the server (its database, its keys, its users).
-LOCAL_ONLY = frozenset({"user", "audit", "clocks", "token"})
+LOCAL_ONLY = frozenset({"user", "audit", "clocks"})
+#: Handlers that run only on the server, within commands whose other handlers run remotely: a
+#: token is made on /me/tokens/ (behind two-factor sign-in) or by the server's operator, never
+#: with a token (a stolen one must not outlive its own expiry).
+LOCAL_ONLY_HANDLERS = frozenset({"cmd_token_create"})
 #: Commands that never touch a database: they run here in either mode.
 PURE = frozenset({"screen", "example", "dose", "schedule", "power"})
 
@@ -248,6 +252,8 @@ ROUTES: dict[str, Callable[[argparse.Namespace], Call]] = {
     "cmd_treatment_plan": _treatment_plan,
     "cmd_treatment_deviations": lambda a: Call("GET", "/treatment/deviations",
                                                query={"site": a.site, "all": a.all or None}),
+    "cmd_token_list": lambda a: Call("GET", "/me/tokens"),
+    "cmd_token_revoke": lambda a: Call("POST", f"/me/tokens/{_q(a.prefix)}/revoke", body={}),
 }  # fmt: skip
 
 
@@ -302,6 +308,9 @@ def run_remote(args: argparse.Namespace) -> int:
     if args.command in LOCAL_ONLY:
         raise BadInput(f"{args.command}: a server operator's command; run it on the server "
                        f"(without {URL_ENV})")  # fmt: skip
+    if args.func.__name__ in LOCAL_ONLY_HANDLERS:
+        raise BadInput(f"{args.command} create: a token is made on the server's /me/tokens/ "
+                       f"page or by its operator (without {URL_ENV}), never with a token")
     if getattr(args, "as_user", None):
         raise Refused("role: --as is not accepted with COMBAT_NORSE_URL: the token's user acts")
     build = ROUTES.get(args.func.__name__)
@@ -317,4 +326,5 @@ def run_remote(args: argparse.Namespace) -> int:
     return call.exit_on(body) if call.exit_on else EXIT_OK
 
 
-__all__ = ["EXIT_BAD_INPUT", "ROUTES", "client_mode", "run_remote"]
+__all__ = ["EXIT_BAD_INPUT", "LOCAL_ONLY", "LOCAL_ONLY_HANDLERS", "PURE", "ROUTES", "client_mode",
+           "run_remote"]

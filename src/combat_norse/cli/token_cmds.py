@@ -57,7 +57,8 @@ def _days(raw: str) -> int:
 
 
 def register(sub: Any) -> None:
-    token = sub.add_parser("token", help="personal API tokens (server operators; local only)")
+    token = sub.add_parser("token", help="personal API tokens (create: on the server; list, "
+                           "revoke: also against a server, one's own)")  # fmt: skip
     ts = token.add_subparsers(dest="token_command", required=True)
     p = ts.add_parser("create", help="issue a token for USER (printed once, stored hashed)")
     p.add_argument("--expires-days", type=_days, default=None,

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from tests.integration.crf.conftest import run
 
-from combat_norse.cli.client import LOCAL_ONLY, PURE, ROUTES, TOKEN_ENV, URL_ENV
+from combat_norse.cli.client import (
+    LOCAL_ONLY,
+    LOCAL_ONLY_HANDLERS,
+    PURE,
+    ROUTES,
+    TOKEN_ENV,
+    URL_ENV,
+)
 from combat_norse.cli.main import build_parser
 
 pytestmark = pytest.mark.req("§13", "#18")
@@ -34,7 +41,8 @@ def test_every_command_runs_against_a_server_or_says_why_not() -> None:
     """A command added later fails here until it has a route (or is pure or local only)."""
     handlers = _handlers(build_parser(None))
     remote = {words: name for words, name in handlers.items()
-              if words.split()[0] not in PURE | LOCAL_ONLY}  # fmt: skip
+              if words.split()[0] not in PURE | LOCAL_ONLY
+              and name not in LOCAL_ONLY_HANDLERS}  # fmt: skip
     assert sorted(w for w, name in remote.items() if name not in ROUTES) == []
     assert set(ROUTES) <= set(handlers.values())
 
@@ -68,11 +76,34 @@ def test_the_tokens_user_acts_and_as_is_refused(
 def test_server_operators_commands_stay_on_the_server(
     server: str, capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    for argv in (["audit", "verify"], ["clocks"], ["token", "list", "--as", "coord"],
+    for argv in (["audit", "verify"], ["clocks"],
                  ["user", "add", "newbie", "--role", "monitor", "--site", "YNH"]):  # fmt: skip
         code, out, err = run(capsys, *argv)
         assert (code, out) == (2, None), argv
         assert err.startswith(f"error: {argv[0]}: a server operator's command"), argv
+    code, out, err = run(capsys, "token", "create")
+    assert (code, out) == (2, None) and "never with a token" in err, err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tokens_user_lists_and_revokes_their_own_tokens(
+    server: str, personas: Any, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from combat_norse.accounts.tokens import do_create_token
+
+    spare = do_create_token(personas.coord, personas.coord).row.prefix
+    others = do_create_token(personas.monitor, personas.monitor).row.prefix
+    code, out, _ = run(capsys, "token", "list")
+    assert code == 0 and {t["prefix"] for t in out["tokens"]} == {server[3:11], spare}
+    assert server not in str(out)  # never the token itself
+    code, out, err = run(capsys, "token", "revoke", others)  # another user's: as unknown
+    assert (code, out) == (2, None) and err.startswith("error:"), err
+    code, out, _ = run(capsys, "token", "revoke", spare)
+    assert code == 0 and out["prefix"] == spare and out["revoked_at"]
+    code, out, _ = run(capsys, "token", "revoke", server[3:11])  # the one in use
+    assert code == 0
+    code, out, err = run(capsys, "sites")
+    assert (code, out) == (3, None) and err.startswith("refused: token:"), err
 
 
 @pytest.mark.django_db(transaction=True)
