@@ -51,14 +51,14 @@ def test_a_refusal_maps_to_its_exit_status_and_its_http_status(reason: Reason) -
     assert translated.value.line() == f"refused: {exc.text}"
     assert translated.value.line().startswith(f"refused: {reason.text or 'what would'}")
     assert status_for(exc) == status_for(exc, face="api") == HTTP_STATUS[reason]
-    assert error_body(exc) == {"code": reason.value, "detail": exc.text}
+    assert error_body(exc) == {"code": reason.value, "field": None, "detail": exc.text}
 
 
 @pytest.mark.parametrize("reason", [Reason.OTHER_SITE, Reason.ROLE, Reason.MASKED])
 def test_an_access_denial_is_a_refusal_with_its_reason_code(reason: Reason) -> None:
     exc = AccessDenied(reason)
     assert status_for(exc) == 403
-    assert error_body(exc) == {"code": reason.value, "detail": reason.text}
+    assert error_body(exc) == {"code": reason.value, "field": None, "detail": reason.text}
     with pytest.raises(CliRefused) as translated, translate_errors():
         raise exc
     assert translated.value.line() == f"refused: {reason.text}"
@@ -107,4 +107,5 @@ def test_any_other_exception_is_not_translated() -> None:
 def test_the_api_answer_carries_the_status_and_the_code() -> None:
     response = error_response(Refused(Reason.LOCKED, "form signed"))
     assert response.status_code == 423
-    assert json.loads(response.content) == {"code": "locked", "detail": "locked (form signed)"}
+    assert json.loads(response.content) == {"code": "locked", "field": None,
+                                           "detail": "locked (form signed)"}

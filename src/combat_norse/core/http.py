@@ -60,10 +60,11 @@ def status_for(exc: BaseException, face: str = "web") -> int:
 
 
 def error_body(exc: BaseException) -> dict[str, Any]:
-    """``{"code": reason, "detail": text}`` (plus ``field`` for bad input and unknown ids)."""
+    """``{"code", "detail", "field"}``: the same three keys in every error (``field`` names the
+    input for bad input and unknown ids, null for a refusal), as the API's ``ErrorOut``."""
     err = domain_error(exc)
     if isinstance(err, Refused):
-        return {"code": err.code.value, "detail": err.text}
+        return {"code": err.code.value, "field": None, "detail": err.text}
     if isinstance(err, NotFound):
         return {"code": "not_found", "field": err.field, "detail": str(err)}
     if isinstance(err, BadInput):

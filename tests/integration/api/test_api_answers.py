@@ -57,7 +57,8 @@ def test_a_stale_version_is_409_conflict_and_a_locked_form_423(world: World, api
     assert status == 200 and saved["version"] == version + 1
     assert api.post("datamanager", path + "/lock", {})[0] == 200
     status, body = api.put("coord", path, {"values": world.baseline(), "reason": "fix"})
-    assert (status, body) == (423, {"code": "locked", "detail": body["detail"]})
+    assert (status, body) == (423, {"code": "locked", "field": None,
+                                    "detail": body["detail"]})
     assert body["detail"].startswith("locked")
     status, body = api.post("datamanager", path + "/unlock", {"reason": " "})
     assert (status, body["code"]) == (422, "reason_required")

@@ -162,7 +162,7 @@ def test_a_refused_read_through_the_api_is_audited_as_on_the_pages(
     api.get("othercoord", "/me")  # the token's first address is audited before we count
     before = AuditEvent.objects.count()
     status, body = api.get("othercoord", f"/participants/{p.study_id}")
-    assert (status, body) == (403, {"code": "other_site", "detail": "other site"})
+    assert (status, body) == (403, {"code": "other_site", "field": None, "detail": "other site"})
     new = list(AuditEvent.objects.order_by("seq")[before:])
     assert [e.action for e in new] == ["read_refused"]
     assert new[0].actor_id == personas.othercoord.pk
