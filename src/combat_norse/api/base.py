@@ -56,12 +56,13 @@ class StrictJson(Parser):
     kept on the request for the answer (ninja only says it could not parse it)."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        from combat_norse.protocol.jsoninput import loads_strict
+        from combat_norse.protocol.jsoninput import JsonInputError, loads_strict
 
         try:
             return loads_strict(request.body)
         except (ValueError, RecursionError) as exc:
-            detail = str(exc) if str(exc).startswith(("file:", "key")) else "not valid JSON"
+            # the reader's own words name the field safely (a key twice, a NUL, not UTF-8)
+            detail = str(exc) if isinstance(exc, JsonInputError) else "not valid JSON"
             request.unreadable_body = detail  # type: ignore[attr-defined]
             raise
 

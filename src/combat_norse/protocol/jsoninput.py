@@ -109,21 +109,28 @@ def _is_utf8(text: str) -> bool:
 
 
 def _require_utf8_strings(document: Any) -> None:
-    """A ``\\ud800`` escape is valid JSON but no UTF-8 text: refuse it in keys and strings.
+    """A ``\\ud800`` escape is valid JSON but no UTF-8 text, and a ``\\u0000`` escape is a
+    NUL character that no identifier, code or text of the trial holds (PostgreSQL refuses it
+    in a text value): refuse both in keys and strings.
 
     Iterative, so that a document nested as deeply as ``json`` allows cannot overflow here.
     """
     problem = "not UTF-8 text (lone surrogate)"
+    nul = "a NUL character is not accepted"
     stack: list[tuple[str, Any]] = [("record", document)]
     while stack:
         where, value = stack.pop()
         if isinstance(value, str):
             if not _is_utf8(value):
                 raise JsonInputError(where, problem)
+            if "\x00" in value:
+                raise JsonInputError(where, nul)
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not _is_utf8(key):
                     raise JsonInputError(label(key), f"field name is {problem}")
+                if "\x00" in key:
+                    raise JsonInputError(label(key), f"field name: {nul}")
                 stack.append((label(key), item))
         elif isinstance(value, list):
             stack.extend((where, item) for item in value)
@@ -133,7 +140,7 @@ def loads_strict(text: str | bytes) -> Any:
     """Decode one JSON document, refusing duplicate keys (at any depth) and non-UTF-8 text.
 
     Raises :class:`DuplicateKeyError` for a repeated key and :class:`JsonInputError` for
-    bytes that are not UTF-8 or a string holding a lone surrogate; lets
+    bytes that are not UTF-8 or a string holding a lone surrogate or a NUL character; lets
     ``json.JSONDecodeError`` (malformed JSON), ``RecursionError`` (nesting too deep) and
     ``ValueError`` (e.g. an integer of more than 4300 digits) through for the caller.
 

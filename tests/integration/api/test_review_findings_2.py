@@ -1,0 +1,50 @@
+"""Findings of the second API review (issue 18), as a new user and as an attacker: each test
+failed before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from tests.integration.api.conftest import Api
+
+pytestmark = [pytest.mark.django_db, pytest.mark.req("#18")]
+
+
+def _post(api: Api, user: str, path: str, raw: str | bytes) -> Any:
+    client = Client(raise_request_exception=False)
+    return client.post("/api/v1" + path, data=raw, content_type="application/json",
+                       headers={"Authorization": f"Bearer {api.token(user)}"})  # fmt: skip
+
+
+@pytest.mark.parametrize(("user", "path", "raw", "field"), [
+    ("coord", "/screenings", '{"site": "YNH\\u0000", "record": {}}', "site"),
+    ("coord", "/screenings", '{"site": "YNH", "record": {"notes": "a\\u0000b"}}', "notes"),
+    ("coord", "/screenings", '{"site": "YNH", "record": {"a\\u0000": 1}}', "'a\\x00'"),
+    ("sysadmin", "/admin/grants",
+     '{"username": "newbie", "role": "monitor", "sites": ["YNH"], "email": "x\\u0000"}',
+     "email"),
+    ("sysadmin", "/admin/grants", '{"username": "new\\u0000", "role": "monitor"}', "username"),
+])  # fmt: skip
+def test_a_nul_escape_in_a_json_body_is_bad_input_not_a_server_error(
+    user: str, path: str, raw: str, field: str, personas: Any, api: Api,
+) -> None:  # fmt: skip
+    """The NUL-byte guard saw the raw bytes only: JSON's ``\\u0000`` escape decoded into a NUL
+    inside the view, and PostgreSQL refused it in a text value (a 500 on every route taking a
+    body: a site code, an e-mail, a reason, a username)."""
+    answer = _post(api, user, path, raw)
+    assert answer.status_code == 422, answer.content
+    body = answer.json()
+    assert body["code"] == "bad_input"
+    assert body["detail"].startswith(f"body: {field}: "), body
+    assert "NUL" in body["detail"]
+
+
+def test_a_nul_escape_in_a_command_line_file_is_bad_input(tmp_path: Any) -> None:
+    """The command line reads its files through the same strict reader."""
+    from combat_norse.protocol.jsoninput import JsonInputError, loads_strict
+
+    with pytest.raises(JsonInputError, match=r"^reason: a NUL character is not accepted"):
+        loads_strict('{"reason": "moved\\u0000"}')
+    assert loads_strict('{"reason": "moved \\u0001 abroad"}') == {"reason": "moved \x01 abroad"}
