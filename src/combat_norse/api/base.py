@@ -190,3 +190,24 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from django.views.defaults import server_error as page
 
     return page(request)
+
+
+class MethodNotAllowedJson:
+    """A method a route does not take (``DELETE /api/v1/me``): ninja answers 405 with a text
+    body; under ``/api/`` the answer is the API's error object (``method_not_allowed``), with
+    ninja's ``Allow`` header. A method-override header is never read."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response: HttpResponse = self.get_response(request)
+        if (response.status_code == 405 and request.path.startswith("/api/")
+                and not response.get("Content-Type", "").startswith("application/json")):
+            allowed = response.get("Allow", "")
+            answer = JsonResponse({"code": "method_not_allowed", "field": None,
+                                   "detail": f"{request.method} is not accepted here; "
+                                             f"allowed: {allowed or 'none'}"}, status=405)
+            answer["Allow"] = allowed
+            return answer
+        return response

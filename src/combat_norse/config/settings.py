@@ -148,6 +148,7 @@ MIDDLEWARE = [
     # compressed and cached for a year under their hashed names; the headers above still apply
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "combat_norse.core.http.RejectNulBytesMiddleware",  # before any lookup (PostgreSQL)
+    "combat_norse.api.base.MethodNotAllowedJson",  # an API 405 is the API's JSON error too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # the language of the session/cookie/browser
     "django.middleware.common.CommonMiddleware",

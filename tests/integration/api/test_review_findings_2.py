@@ -48,3 +48,28 @@ def test_a_nul_escape_in_a_command_line_file_is_bad_input(tmp_path: Any) -> None
     with pytest.raises(JsonInputError, match=r"^reason: a NUL character is not accepted"):
         loads_strict('{"reason": "moved\\u0000"}')
     assert loads_strict('{"reason": "moved \\u0001 abroad"}') == {"reason": "moved \x01 abroad"}
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/me"), ("delete", "/participants/YNH-001"), ("put", "/sites"),
+    ("patch", "/admin/users"), ("get", "/admin/grants"),
+])  # fmt: skip
+def test_a_method_a_route_does_not_take_answers_the_json_error_not_a_text_page(
+    method: str, path: str, personas: Any, api: Api,
+) -> None:  # fmt: skip
+    """ninja answered 405 with the text body "Method not allowed" (text/html), which a client
+    cannot read as the API's ``{code, detail, field}``; the ``Allow`` header stays."""
+    answer = getattr(Client(), method)("/api/v1" + path,
+                                       headers={"Authorization": f"Bearer {api.token('coord')}"})
+    assert answer.status_code == 405
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "method_not_allowed"
+    assert answer.json()["field"] is None
+    assert answer["Allow"]
+
+
+def test_a_method_override_header_changes_nothing(personas: Any, api: Api) -> None:
+    answer = Client().get("/api/v1/participants/YNH-001/randomize",
+                          headers={"Authorization": f"Bearer {api.token('coord')}",
+                                   "X-HTTP-Method-Override": "POST"})  # fmt: skip
+    assert answer.status_code == 405 and answer.json()["code"] == "method_not_allowed"
