@@ -73,7 +73,9 @@ def grant(request: HttpRequest, response: HttpResponse, body: GrantIn) -> dict[s
 
 
 class RevokeIn(In):
-    membership: int = Field(ge=1, le=2**63 - 1, description="a membership id (GET /admin/users)")
+    # strict: a JSON integer only (lax mode read true as 1 and "5" or 5.0 as 5)
+    membership: int = Field(ge=1, le=2**63 - 1, strict=True,
+                            description="a membership id (GET /admin/users)")
 
 
 @router.post("/admin/revocations", response=answers(), tags=["administration"])

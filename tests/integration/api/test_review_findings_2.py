@@ -3,11 +3,14 @@ failed before its fix."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from django.test import Client
 from tests.integration.api.conftest import Api
+
+from combat_norse.sites.models import Membership
 
 pytestmark = [pytest.mark.django_db, pytest.mark.req("#18")]
 
@@ -73,3 +76,22 @@ def test_a_method_override_header_changes_nothing(personas: Any, api: Api) -> No
                           headers={"Authorization": f"Bearer {api.token('coord')}",
                                    "X-HTTP-Method-Override": "POST"})  # fmt: skip
     assert answer.status_code == 405 and answer.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("membership", [True, "5", 5.0, [5]])
+def test_a_membership_id_that_is_not_a_json_integer_is_bad_input(
+    membership: Any, personas: Any, api: Api,
+) -> None:  # fmt: skip
+    """``{"membership": true}`` withdrew membership 1 (pydantic's lax mode read true as 1), and
+    ``"5"`` or ``5.0`` withdrew membership 5: a withdrawal names the id it means."""
+    before = set(Membership.objects.filter(active=True).values_list("pk", flat=True))
+    status, body = api.post("sysadmin", "/admin/revocations", {"membership": membership})
+    assert (status, body["code"], body["field"]) == (422, "bad_input", "membership"), body
+    assert set(Membership.objects.filter(active=True).values_list("pk", flat=True)) == before
+
+
+def test_a_membership_id_as_a_json_integer_still_withdraws(personas: Any, api: Api) -> None:
+    found = Membership.objects.get(user=personas.monitor)
+    status, body = api.post("sysadmin", "/admin/revocations", {"membership": found.pk})
+    assert status == 200 and body["active"] is False, body
+    assert json.loads(json.dumps(body))["membership"] == found.pk
