@@ -6,15 +6,23 @@ looks like a fresh clone after ``make demo`` (the project's ``.venv`` and ``exam
 in, its own ``var/`` with a new SQLite database, migrated and loaded with the demo personas).
 In the SQLite pass it runs on the embedded default (no DATABASE_URL, as a new user has); in the
 PostgreSQL pass on a throwaway PostgreSQL database made for it and dropped after, so the
-walkthrough (enrollment to the month-12 outcome) is proven on both engines."""
+walkthrough (enrollment to the month-12 outcome) is proven on both engines.
+
+The REST API block (``<!-- api walkthrough ... -->``: a token, the curl examples, the docs page
+and the command line against the server) then runs as printed against ``runserver`` on that
+same database (issue 18): the README's API examples had never run as a test, and the command
+line's were placeholders (``trial.example.org``, ``patient.json``) a new user could not run."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,13 +32,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 MARKER = "<!-- walkthrough:"
+API_MARKER = "<!-- api walkthrough:"
 
-pytestmark = [pytest.mark.req("#14", "§13")]
+pytestmark = [pytest.mark.req("#14", "§13", "#18")]
 
 
-def walkthrough_block() -> str:
+def walkthrough_block(marker: str = MARKER) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    after = text.split(MARKER, 1)[1]
+    after = text.split(marker, 1)[1]
     match = re.search(r"```sh\n(.*?)```", after, flags=re.S)
     assert match is not None, "the README lost its walkthrough block"
     return match.group(1)
@@ -116,3 +125,50 @@ def test_the_readme_walkthrough_runs_as_printed_to_a_randomized_participant(
         in outputs  # fmt: skip
     due = next(o for o in outputs if "open_clocks" in o)
     assert due["site"] == "YNH" and due["open_clocks"] == []
+    # the REST API block, on the same demo database, with the server it needs
+    _api_walkthrough(tmp_path, env, manage)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _api_walkthrough(tmp_path: Path, env: dict[str, str], manage: list[str]) -> None:
+    """The README's API block (curl and the command line against a server), run as printed
+    against ``runserver`` on the same database as ``make run`` serves it; only the port
+    differs (a free one instead of 8000)."""
+    if shutil.which("curl") is None:
+        pytest.skip("no curl on this machine (the README's API examples use it)")
+    port = _free_port()
+    server = subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+                              cwd=tmp_path, env={**env, "DEBUG": "1"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(300):  # the server is up when it accepts a connection (at most 30 s)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                assert server.poll() is None, "runserver stopped"
+                time.sleep(0.1)
+        block = walkthrough_block(API_MARKER).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + block], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300,
+                              check=False)  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    listed, screened = json.loads(lines[0]), json.loads(lines[1])
+    assert "participants" in listed
+    assert screened["decision"] == "randomized_cohort" and screened["site"] == "YNH"
+    assert lines[2] == "200"  # the docs page, without a token
+    outputs = [json.loads(line) for line in lines[3:-1]]
+    assert outputs[0]["signer"] == "lar"  # consent, then the baseline form saved and read back
+    assert outputs[1]["form"] == "baseline" and outputs[1]["version"] == 1
+    assert outputs[2]["values"]["weight_kg"] == 72.5
+    assert lines[-1] == "exit 3"
+    assert "refused: role: --as is not accepted with COMBAT_NORSE_URL" in done.stderr
