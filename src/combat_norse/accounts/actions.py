@@ -112,7 +112,7 @@ def do_add_user(
     clear. The user must change it at first sign-in, and unblinded roles enrol TOTP then. For
     an existing user the role is added and the password is left alone.
     """
-    if not USERNAME_PATTERN.match(username):
+    if not USERNAME_PATTERN.fullmatch(username):  # not .match: "$" matches before a final \n
         raise UserSetupError(
             "username", "3–40 characters: lower-case letters, digits, _ . - starting with a letter"
         )

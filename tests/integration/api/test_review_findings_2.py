@@ -95,3 +95,20 @@ def test_a_membership_id_as_a_json_integer_still_withdraws(personas: Any, api: A
     status, body = api.post("sysadmin", "/admin/revocations", {"membership": found.pk})
     assert status == 200 and body["active"] is False, body
     assert json.loads(json.dumps(body))["membership"] == found.pk
+
+
+@pytest.mark.parametrize("username", ["jdoe\n", "sysadmin\n"])
+def test_a_username_ending_in_a_newline_is_refused_by_the_one_user_action(
+    username: str, personas: Any,
+) -> None:  # fmt: skip
+    """The username rule ended in ``$``, which also matches before a final newline: ``user add
+    $'jdoe\\n'`` made an account that every list and audit line shows as ``jdoe`` (and
+    ``sysadmin\\n`` passed the administrator's own-account check as someone else). The API
+    strips its fields; the command line passes argv as typed."""
+    from django.contrib.auth.models import User
+
+    from combat_norse.accounts.actions import UserSetupError, do_add_user
+
+    with pytest.raises(UserSetupError, match="username"):
+        do_add_user(username, "monitor", ["YNH"])
+    assert not User.objects.filter(username=username).exists()
