@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ PREFIX_HEX = 8
 #: draws of a public prefix before giving up (a collision is about 1 in 4 x 10^9 per draw)
 PREFIX_DRAWS = 5
 MAX_ADDRESSES = 50  # addresses remembered per token (the oldest is forgotten first)
+_PREFIX = re.compile(f"[0-9a-f]{{{PREFIX_HEX}}}")  # as secrets.token_hex draws it
 
 
 class TokenRejected(Exception):
@@ -119,7 +121,9 @@ def authenticate_token(token: str, address: str | None,
     or revoked token, and the first use from an address, are audited."""
     now = now or timezone.now()
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != "cn" or len(parts[1]) != PREFIX_HEX:
+    # the prefix is the shape it is drawn in (lower-case hex) before it reaches a lookup: a
+    # NUL byte in a header was a PostgreSQL error (a 500) for anyone, without a token
+    if len(parts) != 3 or parts[0] != "cn" or not _PREFIX.fullmatch(parts[1]):
         raise TokenRejected("not a COMBAT-NORSE API token")
     row = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
     if row is None or not hmac.compare_digest(row.digest, digest(token)):

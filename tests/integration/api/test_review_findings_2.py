@@ -112,3 +112,18 @@ def test_a_username_ending_in_a_newline_is_refused_by_the_one_user_action(
     with pytest.raises(UserSetupError, match="username"):
         do_add_user(username, "monitor", ["YNH"])
     assert not User.objects.filter(username=username).exists()
+
+
+@pytest.mark.parametrize("token", ["cn_\x00bcdefgh_x", "cn_abcdefg\x00_x", "cn_ABCDEFGH_x",
+                                   "cn_éééééééé_x", "cn_abcdefg _x"])  # fmt: skip
+def test_a_token_whose_prefix_is_not_eight_hex_digits_is_refused_before_any_lookup(
+    token: str, personas: Any,
+) -> None:  # fmt: skip
+    """Without a token of one's own: a NUL in the token's 8-character prefix reached the
+    prefix lookup, and PostgreSQL answered a 500 to anyone (the NUL guard reads the path,
+    query and form, not the headers)."""
+    answer = Client(raise_request_exception=False).get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401, answer.content
+    assert answer.json() == {"code": "unauthorized", "field": None,
+                             "detail": "not a COMBAT-NORSE API token"}  # fmt: skip
