@@ -64,6 +64,10 @@ class StrictJson(Parser):
             # the reader's own words name the field safely (a key twice, a NUL, not UTF-8)
             detail = str(exc) if isinstance(exc, JsonInputError) else "not valid JSON"
             request.unreadable_body = detail  # type: ignore[attr-defined]
+            # the field it is in, where it is in one (not the document as a whole)
+            field = exc.field if isinstance(exc, JsonInputError) else None
+            request.unreadable_field = (  # type: ignore[attr-defined]
+                None if field in (None, "file", "record") else field)
             raise
 
 
@@ -110,7 +114,8 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     unreadable = getattr(request, "unreadable_body", None)
     if unreadable is not None or exc.status_code == 400:
         detail = f"body: {unreadable or 'not valid JSON'}"
-        return JsonResponse({"code": "bad_input", "field": None, "detail": detail},
+        field = getattr(request, "unreadable_field", None)
+        return JsonResponse({"code": "bad_input", "field": field, "detail": detail},
                             status=API_BAD_INPUT_STATUS)  # fmt: skip
     return JsonResponse({"code": "http_error", "field": None, "detail": str(exc)},
                         status=exc.status_code)  # fmt: skip

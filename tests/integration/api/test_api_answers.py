@@ -30,8 +30,8 @@ def world(personas: Any, enroll: Callable[..., Any], production_list: Any) -> Wo
     ('{"values": {"weight_kg": 70}, "if_version": -1}', "if_version"),
     ('{"values": "weight_kg=70"}', "values"),
     ('{"values": {"weight_kg": "\\u0000"}}', "weight_kg"),
-    ('{"values": {"weight_kg": 70}, "values": {"weight_kg": 80}}', None),  # a key twice
-    ('{"values": {"weight_kg": "\\ud800"}}', None),  # a lone surrogate is not UTF-8 text
+    ('{"values": {"weight_kg": 70}, "values": {"weight_kg": 80}}', "values"),  # a key twice
+    ('{"values": {"weight_kg": "\\ud800"}}', "weight_kg"),  # a lone surrogate: not UTF-8
 ])  # fmt: skip
 def test_bad_input_is_422_with_the_field_and_saves_nothing(
     raw: str, field: str | None, world: World, api: Api,

@@ -39,7 +39,7 @@ def test_a_nul_escape_in_a_json_body_is_bad_input_not_a_server_error(
     answer = _post(api, user, path, raw)
     assert answer.status_code == 422, answer.content
     body = answer.json()
-    assert body["code"] == "bad_input"
+    assert body["code"] == "bad_input" and body["field"] == field
     assert body["detail"].startswith(f"body: {field}: "), body
     assert "NUL" in body["detail"]
 
