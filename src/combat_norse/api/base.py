@@ -45,9 +45,17 @@ ERRORS: dict[int, type[ErrorOut]] = {
 }  # fmt: skip
 
 
-def answers() -> dict[int, Any]:
-    """The responses of a route: 200 the command's JSON object, and every error."""
-    return {200: dict[str, Any], **ERRORS}
+def answers(ok: Any = None) -> dict[int, Any]:
+    """The responses of a route: 200 the command's JSON object (``ok``, a model of
+    ``api.schemas``; an untyped object without one), and every error."""
+    return {200: dict[str, Any] if ok is None else ok, **ERRORS}
+
+
+def typed(ok: Any) -> dict[str, Any]:
+    """A route's ``response`` with 200 ``ok`` (a model of ``api.schemas``), dumped with
+    ``exclude_unset``: a key the presenter left out stays out, a ``None`` it set stays null,
+    so the answer is byte for byte the presenter's object."""
+    return {"response": answers(ok), "exclude_unset": True}
 
 
 class StrictJson(Parser):

@@ -12,13 +12,14 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
+from combat_norse.api import schemas as s
 from combat_norse.api.base import (
     MAX_LIMIT,
     In,
     actor,
-    answers,
     listing,
     read_audited,
+    typed,
     with_warnings,
 )
 from combat_norse.core.errors import BadInput, NotFound
@@ -56,7 +57,7 @@ def _scope(request: HttpRequest) -> Any:
 
 
 # ---------------------------------------------------------------- who am I
-@router.get("/me", response=answers(), tags=["tokens"])
+@router.get("/me", **typed(s.Me), tags=["tokens"])
 def me(request: HttpRequest) -> dict[str, Any]:
     """The token's user and their memberships (what the command line acts as)."""
     from combat_norse.sites.access import access_memberships
@@ -68,7 +69,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- sites
-@router.get("/sites", response=answers(), tags=["sites"])
+@router.get("/sites", **typed(s.Sites), tags=["sites"])
 def sites(request: HttpRequest) -> dict[str, Any]:
     from combat_norse.sites.access import access_sites
     from combat_norse.sites.presenters import present_site
@@ -95,7 +96,7 @@ class OptionalReasonIn(In):
     reason: str = ""
 
 
-@router.post("/screenings", response=answers(), tags=["screening"])
+@router.post("/screenings", **typed(s.ScreeningResult), tags=["screening"])
 def screening_add(request: HttpRequest, response: HttpResponse,
                   body: ScreeningIn) -> dict[str, Any]:  # fmt: skip
     from combat_norse.participants.actions import do_screen
@@ -108,7 +109,7 @@ def screening_add(request: HttpRequest, response: HttpResponse,
     return present_screening_result(entry)
 
 
-@router.put("/screenings/{screening_id}", response=answers(), tags=["screening"])
+@router.put("/screenings/{screening_id}", **typed(s.ScreeningResult), tags=["screening"])
 def screening_update(request: HttpRequest, response: HttpResponse, screening_id: Id,
                      body: RescreenIn) -> dict[str, Any]:  # fmt: skip
     from combat_norse.participants.actions import do_rescreen
@@ -119,7 +120,7 @@ def screening_update(request: HttpRequest, response: HttpResponse, screening_id:
     return present_screening_result(entry)
 
 
-@router.get("/screenings", response=answers(), tags=["screening"])
+@router.get("/screenings", **typed(s.Screenings), tags=["screening"])
 def screening_list(request: HttpRequest, response: HttpResponse, page: Query[Page],
                    site: str | None = None) -> dict[str, Any]:  # fmt: skip
     from combat_norse.participants.access import access_screenings
@@ -133,7 +134,7 @@ def screening_list(request: HttpRequest, response: HttpResponse, page: Query[Pag
     return listing(response, obj, "screenings", limit=page.limit, offset=page.offset)
 
 
-@router.get("/screenings/{screening_id}", response=answers(), tags=["screening"])
+@router.get("/screenings/{screening_id}", **typed(s.Screening), tags=["screening"])
 def screening_show(request: HttpRequest, screening_id: Id) -> dict[str, Any]:
     from combat_norse.participants.access import access_screening
     from combat_norse.participants.presenters import present_screening
@@ -144,7 +145,7 @@ def screening_show(request: HttpRequest, screening_id: Id) -> dict[str, Any]:
     return present_screening(entry, scope)
 
 
-@router.post("/screenings/{screening_id}/not-enrolled", response=answers(), tags=["screening"])
+@router.post("/screenings/{screening_id}/not-enrolled", **typed(s.NotEnrolled), tags=["screening"])
 def screening_not_enrolled(request: HttpRequest, screening_id: Id,
                            body: ReasonIn) -> dict[str, Any]:  # fmt: skip
     from combat_norse.participants.actions import do_record_not_enrolled
@@ -160,7 +161,7 @@ class ConsentIn(In):
     optional: list[str] = Field(default_factory=list)
 
 
-@router.post("/screenings/{screening_id}/consents", response=answers(), tags=["consent"])
+@router.post("/screenings/{screening_id}/consents", **typed(s.ConsentOut), tags=["consent"])
 def consent_add(request: HttpRequest, screening_id: Id, body: ConsentIn) -> dict[str, Any]:
     from combat_norse.participants.actions import do_record_consent
     from combat_norse.participants.presenters import present_consent
@@ -175,7 +176,7 @@ class EnrollIn(In):
     observational_reason: str = ""
 
 
-@router.post("/screenings/{screening_id}/enroll", response=answers(), tags=["participants"])
+@router.post("/screenings/{screening_id}/enroll", **typed(s.Enrollment), tags=["participants"])
 def enroll(request: HttpRequest, screening_id: Id, body: EnrollIn) -> dict[str, Any]:
     from combat_norse.participants.actions import do_enroll
     from combat_norse.participants.presenters import present_enrollment
@@ -186,7 +187,8 @@ def enroll(request: HttpRequest, screening_id: Id, body: EnrollIn) -> dict[str, 
 
 
 # ---------------------------------------------------------------- participants
-@router.get("/participants", response=answers(), tags=["participants"])
+@router.get("/participants", **typed(s.ParticipantsUnmasked | s.Participants),
+             tags=["participants"])  # fmt: skip
 def participant_list(request: HttpRequest, response: HttpResponse, page: Query[Page],
                      site: str | None = None) -> dict[str, Any]:  # fmt: skip
     from combat_norse.participants.access import access_participants
@@ -200,7 +202,8 @@ def participant_list(request: HttpRequest, response: HttpResponse, page: Query[P
     return listing(response, obj, "participants", limit=page.limit, offset=page.offset)
 
 
-@router.get("/participants/{study_id}", response=answers(), tags=["participants"])
+@router.get("/participants/{study_id}", **typed(s.ParticipantUnmasked | s.Participant),
+             tags=["participants"])  # fmt: skip
 def participant_show(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.participants.access import access_participant
     from combat_norse.participants.presenters import present_participant
@@ -216,7 +219,7 @@ class OnsetIn(In):
     reason: str
 
 
-@router.post("/participants/{study_id}/onset", response=answers(), tags=["participants"])
+@router.post("/participants/{study_id}/onset", **typed(s.OnsetCorrection), tags=["participants"])
 def correct_onset(request: HttpRequest, study_id: Id, body: OnsetIn) -> dict[str, Any]:
     from combat_norse.participants.actions import do_correct_onset
     from combat_norse.participants.presenters import present_onset_correction
@@ -233,7 +236,7 @@ class AssessorIn(In):
     assessor: str
 
 
-@router.post("/participants/{study_id}/assessor", response=answers(), tags=["participants"])
+@router.post("/participants/{study_id}/assessor", **typed(s.Assignment), tags=["participants"])
 def assessor_assign(request: HttpRequest, study_id: Id, body: AssessorIn) -> dict[str, Any]:
     from combat_norse.participants.actions import do_assign_assessor
     from combat_norse.participants.presenters import present_assignment
@@ -247,7 +250,7 @@ class WithdrawIn(In):
     reason: str
 
 
-@router.post("/participants/{study_id}/withdrawal", response=answers(), tags=["participants"])
+@router.post("/participants/{study_id}/withdrawal", **typed(s.WithdrawalOut), tags=["participants"])
 def withdraw(request: HttpRequest, study_id: Id, body: WithdrawIn) -> dict[str, Any]:
     from combat_norse.participants.actions import do_withdraw
     from combat_norse.participants.presenters import present_withdrawal
@@ -261,7 +264,7 @@ class EndIn(In):
     reason: str
 
 
-@router.post("/participants/{study_id}/follow-up-end", response=answers(),
+@router.post("/participants/{study_id}/follow-up-end", **typed(s.FollowUpEnd),
              tags=["participants"])  # fmt: skip
 def end_follow_up(request: HttpRequest, study_id: Id, body: EndIn) -> dict[str, Any]:
     from combat_norse.participants.actions import do_end_follow_up
@@ -283,7 +286,7 @@ class SetupIn(In):
     blocks_per_stratum: int = Field(60, ge=-10**9, le=10**9)
 
 
-@router.post("/randomization/lists", response=answers(), tags=["randomization"])
+@router.post("/randomization/lists", **typed(s.ListSetup), tags=["randomization"])
 def randomization_setup(request: HttpRequest, body: SetupIn) -> dict[str, Any]:
     from combat_norse.allocation.actions import do_setup_list
     from combat_norse.allocation.presenters import present_list_setup
@@ -311,7 +314,7 @@ class ExtendIn(In):
     environment: Environment = None
 
 
-@router.post("/randomization/lists/active/extend", response=answers(), tags=["randomization"])
+@router.post("/randomization/lists/active/extend", **typed(s.ListExtension), tags=["randomization"])
 def randomization_extend(request: HttpRequest, body: ExtendIn) -> dict[str, Any]:
     from combat_norse.allocation.actions import do_extend_list
     from combat_norse.allocation.presenters import present_list_extension
@@ -327,7 +330,7 @@ class RetireIn(In):
     environment: Environment = None
 
 
-@router.post("/randomization/lists/active/retire", response=answers(), tags=["randomization"])
+@router.post("/randomization/lists/active/retire", **typed(s.ListState), tags=["randomization"])
 def randomization_retire(request: HttpRequest, body: RetireIn) -> dict[str, Any]:
     from combat_norse.allocation.actions import do_retire_list
     from combat_norse.allocation.presenters import present_list_state
@@ -336,7 +339,7 @@ def randomization_retire(request: HttpRequest, body: RetireIn) -> dict[str, Any]
     return present_list_state(do_retire_list(actor(request), rlist, reason=body.reason))
 
 
-@router.get("/randomization/balance", response=answers(), tags=["randomization"])
+@router.get("/randomization/balance", **typed(s.BalanceUnmasked), tags=["randomization"])
 def randomization_balance(request: HttpRequest) -> dict[str, Any]:
     from combat_norse.allocation.actions import balance_report
 
@@ -344,7 +347,7 @@ def randomization_balance(request: HttpRequest) -> dict[str, Any]:
     return out
 
 
-@router.get("/randomization/lists/active/verify", response=answers(), tags=["randomization"])
+@router.get("/randomization/lists/active/verify", **typed(s.ListCheck), tags=["randomization"])
 def randomization_verify(request: HttpRequest,
                          environment: Environment = None) -> dict[str, Any]:  # fmt: skip
     """``ok`` false and the problems when the stored list differs from its seed (the command
@@ -356,7 +359,8 @@ def randomization_verify(request: HttpRequest,
     return present_list_check(rlist, verify_stored_list(actor(request), rlist))
 
 
-@router.get("/randomization/lists/active/export", response=answers(), tags=["randomization"])
+@router.get("/randomization/lists/active/export", **typed(s.ListExportUnmasked),
+             tags=["randomization"])  # fmt: skip
 def randomization_export(request: HttpRequest,
                          environment: Environment = None) -> dict[str, Any]:  # fmt: skip
     from combat_norse.allocation.actions import export_list
@@ -366,7 +370,8 @@ def randomization_export(request: HttpRequest,
     return out
 
 
-@router.post("/participants/{study_id}/randomize", response=answers(), tags=["randomization"])
+@router.post("/participants/{study_id}/randomize", **typed(s.AllocationUnmasked),
+             tags=["randomization"])  # fmt: skip
 def randomize(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.allocation.actions import do_randomize
     from combat_norse.allocation.presenters import present_allocation
@@ -379,7 +384,7 @@ class ReauthIn(In):
     password: str = Field(description="the acting user's password again")
 
 
-@router.post("/participants/{study_id}/allocation/error", response=answers(),
+@router.post("/participants/{study_id}/allocation/error", **typed(s.AllocationErrorUnmasked),
              tags=["randomization"])  # fmt: skip
 def allocation_error(request: HttpRequest, study_id: Id, body: ReauthIn) -> dict[str, Any]:
     from combat_norse.allocation.actions import do_mark_allocation_error
@@ -390,7 +395,8 @@ def allocation_error(request: HttpRequest, study_id: Id, body: ReauthIn) -> dict
     return present_allocation_error(allocation, _scope(request))
 
 
-@router.post("/participants/{study_id}/unmask", response=answers(), tags=["masking"])
+@router.post("/participants/{study_id}/unmask", **typed(s.DeliberateUnmaskingUnmasked),
+             tags=["masking"])  # fmt: skip
 def unmask(request: HttpRequest, study_id: Id, body: ReauthIn) -> dict[str, Any]:
     from combat_norse.allocation.presenters import present_deliberate_unmasking
     from combat_norse.participants.actions import do_unmask
@@ -405,7 +411,7 @@ class UnmaskingIn(In):
     how: str
 
 
-@router.post("/participants/{study_id}/unmaskings", response=answers(), tags=["masking"])
+@router.post("/participants/{study_id}/unmaskings", **typed(s.UnmaskingRecord), tags=["masking"])
 def unmasking_record(request: HttpRequest, study_id: Id, body: UnmaskingIn) -> dict[str, Any]:
     from combat_norse.participants.actions import do_record_assessor_unmasked
     from combat_norse.participants.presenters import present_unmasking_record
@@ -415,14 +421,14 @@ def unmasking_record(request: HttpRequest, study_id: Id, body: UnmaskingIn) -> d
     return present_unmasking_record(record)
 
 
-@router.get("/unmaskings", response=answers(), tags=["masking"])
+@router.get("/unmaskings", **typed(s.Unmaskings), tags=["masking"])
 def unmasking_report(request: HttpRequest) -> dict[str, Any]:
     from combat_norse.crf.actions.reports import unmasking_report as report
 
     return {"unmaskings": report(actor(request))}
 
 
-@router.get("/reports/enrollment", response=answers(), tags=["reports"])
+@router.get("/reports/enrollment", **typed(s.EnrollmentReport), tags=["reports"])
 def enrollment_report(request: HttpRequest) -> dict[str, Any]:
     """Enrollment by site, month and cohort (the enrollment page's figures; blinded)."""
     from combat_norse.participants.access import enrollment_counts
@@ -431,7 +437,7 @@ def enrollment_report(request: HttpRequest) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- data capture (§14)
-@router.get("/forms", response=answers(), tags=["forms"])
+@router.get("/forms", **typed(s.Forms), tags=["forms"])
 def forms(request: HttpRequest, dictionary: bool = False) -> dict[str, Any]:
     """The data dictionary (a masked user gets no arm-revealing form or item)."""
     from combat_norse.crf.presenters import present_forms
@@ -440,7 +446,7 @@ def forms(request: HttpRequest, dictionary: bool = False) -> dict[str, Any]:
     return out
 
 
-@router.get("/participants/{study_id}/visits", response=answers(), tags=["visits"])
+@router.get("/participants/{study_id}/visits", **typed(s.Visits), tags=["visits"])
 def visits(request: HttpRequest, response: HttpResponse, study_id: Id,
            status: str | None = None, visit: str | None = None) -> dict[str, Any]:  # fmt: skip
     from combat_norse.crf.access import access_visits
@@ -453,7 +459,7 @@ def visits(request: HttpRequest, response: HttpResponse, study_id: Id,
     return listing(response, obj, "visits", limit=None, offset=0, status=status, visit=visit)
 
 
-@router.post("/participants/{study_id}/visits/{visit}/missed", response=answers(),
+@router.post("/participants/{study_id}/visits/{visit}/missed", **typed(s.VisitMissed),
              tags=["visits"])  # fmt: skip
 def visit_missed(request: HttpRequest, study_id: Id, visit: str, body: ReasonIn) -> dict[str, Any]:
     from combat_norse.crf.actions.visits import do_mark_visit_missed
@@ -473,7 +479,7 @@ class FormSaveIn(In):
     if_version: int | None = Field(None, ge=0, le=1_000_000)
 
 
-@router.put(FORM_PATH, response=answers(), tags=["forms"])
+@router.put(FORM_PATH, **typed(s.FormSaved), tags=["forms"])
 def form_save(request: HttpRequest, study_id: Id, visit: str, form: str,
               body: FormSaveIn) -> dict[str, Any]:  # fmt: skip
     """Save items (adverse events, doses and labs are forms too); ``if_version`` refuses
@@ -492,7 +498,7 @@ class InstanceQuery(Schema):
     instance: int | None = Field(None, ge=1, le=1_000_000)
 
 
-@router.get(FORM_PATH, response=answers(), tags=["forms"])
+@router.get(FORM_PATH, **typed(s.FormValuesUnmasked | s.FormValues), tags=["forms"])
 def form_show(request: HttpRequest, study_id: Id, visit: str, form: str,
               q: Query[InstanceQuery]) -> dict[str, Any]:  # fmt: skip
     from combat_norse.crf.access import access_form
@@ -529,19 +535,19 @@ def _transition(request: HttpRequest, which: str, study_id: str, visit: str, for
     return out
 
 
-@router.post(FORM_PATH + "/verify", response=answers(), tags=["forms"])
+@router.post(FORM_PATH + "/verify", **typed(s.FormState), tags=["forms"])
 def form_verify(request: HttpRequest, study_id: Id, visit: str, form: str,
                 body: TransitionIn) -> dict[str, Any]:  # fmt: skip
     return _transition(request, "verify", study_id, visit, form, body)
 
 
-@router.post(FORM_PATH + "/lock", response=answers(), tags=["forms"])
+@router.post(FORM_PATH + "/lock", **typed(s.FormState), tags=["forms"])
 def form_lock(request: HttpRequest, study_id: Id, visit: str, form: str,
               body: TransitionIn) -> dict[str, Any]:  # fmt: skip
     return _transition(request, "lock", study_id, visit, form, body)
 
 
-@router.post(FORM_PATH + "/unlock", response=answers(), tags=["forms"])
+@router.post(FORM_PATH + "/unlock", **typed(s.FormState), tags=["forms"])
 def form_unlock(request: HttpRequest, study_id: Id, visit: str, form: str,
                 body: TransitionIn) -> dict[str, Any]:  # fmt: skip
     return _transition(request, "unlock", study_id, visit, form, body)
@@ -552,7 +558,7 @@ class SignIn(In):
     password: str = Field(description="the signer's password again")
 
 
-@router.post("/participants/{study_id}/signatures", response=answers(), tags=["signatures"])
+@router.post("/participants/{study_id}/signatures", **typed(s.Signed), tags=["signatures"])
 def sign(request: HttpRequest, study_id: Id, body: SignIn) -> dict[str, Any]:
     from combat_norse.crf.actions.signatures import do_sign
     from combat_norse.crf.presenters import present_signed
@@ -562,7 +568,7 @@ def sign(request: HttpRequest, study_id: Id, body: SignIn) -> dict[str, Any]:
     return out
 
 
-@router.get("/participants/{study_id}/signatures", response=answers(), tags=["signatures"])
+@router.get("/participants/{study_id}/signatures", **typed(s.Signatures), tags=["signatures"])
 def signatures(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.crf.access import access_signatures
     from combat_norse.crf.presenters import present_signatures
@@ -578,7 +584,7 @@ def signatures(request: HttpRequest, study_id: Id) -> dict[str, Any]:
 QueryStatus = Literal["open", "answered", "closed"] | None
 
 
-@router.get("/queries", response=answers(), tags=["queries"])
+@router.get("/queries", **typed(s.Queries), tags=["queries"])
 def queries(request: HttpRequest, response: HttpResponse, page: Query[Page],
             site: str | None = None, status: QueryStatus = None, visit: str | None = None,
             form: str | None = None) -> dict[str, Any]:  # fmt: skip
@@ -593,7 +599,7 @@ def queries(request: HttpRequest, response: HttpResponse, page: Query[Page],
                    visit=visit, form=form)  # fmt: skip
 
 
-@router.get("/queries/summary", response=answers(), tags=["queries"])
+@router.get("/queries/summary", **typed(s.QuerySummary), tags=["queries"])
 def query_summary(request: HttpRequest, site: str | None = None) -> dict[str, Any]:
     from combat_norse.crf.access import query_counts
 
@@ -610,7 +616,7 @@ class RaiseIn(In):
     instance: int | None = Field(None, ge=1, le=1_000_000)
 
 
-@router.post("/queries", response=answers(), tags=["queries"])
+@router.post("/queries", **typed(s.QueryState), tags=["queries"])
 def query_raise(request: HttpRequest, body: RaiseIn) -> dict[str, Any]:
     from combat_norse.crf.actions.queries import do_raise_query
     from combat_norse.crf.presenters import present_query_state
@@ -643,23 +649,23 @@ def _query_change(request: HttpRequest, which: str, query_id: int,
 QueryId = int
 
 
-@router.post("/queries/{query_id}/answer", response=answers(), tags=["queries"])
+@router.post("/queries/{query_id}/answer", **typed(s.QueryState), tags=["queries"])
 def query_answer(request: HttpRequest, query_id: QueryId, body: QueryTextIn) -> dict[str, Any]:
     return _query_change(request, "answer", query_id, body)
 
 
-@router.post("/queries/{query_id}/close", response=answers(), tags=["queries"])
+@router.post("/queries/{query_id}/close", **typed(s.QueryState), tags=["queries"])
 def query_close(request: HttpRequest, query_id: QueryId, body: QueryTextIn) -> dict[str, Any]:
     return _query_change(request, "close", query_id, body)
 
 
-@router.post("/queries/{query_id}/reopen", response=answers(), tags=["queries"])
+@router.post("/queries/{query_id}/reopen", **typed(s.QueryState), tags=["queries"])
 def query_reopen(request: HttpRequest, query_id: QueryId, body: QueryTextIn) -> dict[str, Any]:
     return _query_change(request, "reopen", query_id, body)
 
 
 # ---------------------------------------------------------------- due work, safety, treatment
-@router.get("/due", response=answers(), tags=["safety"])
+@router.get("/due", **typed(s.DueWork), tags=["safety"])
 def due(request: HttpRequest, site: str | None = None) -> dict[str, Any]:
     from combat_norse.safety.access import access_due_work
     from combat_norse.safety.presenters import present_due_work
@@ -671,7 +677,7 @@ def due(request: HttpRequest, site: str | None = None) -> dict[str, Any]:
     return out
 
 
-@router.get("/safety/clocks", response=answers(), tags=["safety"])
+@router.get("/safety/clocks", **typed(s.Clocks), tags=["safety"])
 def safety_clocks(request: HttpRequest, response: HttpResponse, page: Query[Page],
                   site: str | None = None, status: str | None = None,
                   all: bool = False) -> dict[str, Any]:  # fmt: skip
@@ -688,7 +694,7 @@ class ReportIn(In):
     at: str = Field(description="when it was sent: ISO datetime with offset")
 
 
-@router.post("/safety/events/{ae_id}/reports", response=answers(), tags=["safety"])
+@router.post("/safety/events/{ae_id}/reports", **typed(s.SafetyReport), tags=["safety"])
 def safety_report(request: HttpRequest, ae_id: Id, body: ReportIn) -> dict[str, Any]:
     from combat_norse.safety.actions.clocks import do_report_safety
     from combat_norse.safety.presenters import present_report
@@ -698,7 +704,7 @@ def safety_report(request: HttpRequest, ae_id: Id, body: ReportIn) -> dict[str, 
     return out
 
 
-@router.get("/safety/events", response=answers(), tags=["safety"])
+@router.get("/safety/events", **typed(s.AdverseEvents), tags=["safety"])
 def safety_events(request: HttpRequest, site: str | None = None,
                   unresolved: bool = False) -> dict[str, Any]:  # fmt: skip
     from combat_norse.safety.access import access_adverse_events
@@ -710,7 +716,7 @@ def safety_events(request: HttpRequest, site: str | None = None,
     return out
 
 
-@router.get("/participants/{study_id}/grades", response=answers(), tags=["safety"])
+@router.get("/participants/{study_id}/grades", **typed(s.GradeSuggestions), tags=["safety"])
 def safety_grade(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.safety.access import access_grade_suggestions
 
@@ -718,7 +724,7 @@ def safety_grade(request: HttpRequest, study_id: Id) -> dict[str, Any]:
         return access_grade_suggestions(actor(request), study_id)
 
 
-@router.get("/participants/{study_id}/alerts", response=answers(), tags=["safety"])
+@router.get("/participants/{study_id}/alerts", **typed(s.Alerts), tags=["safety"])
 def alerts(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.safety.access import access_alerts
     from combat_norse.safety.presenters import present_alerts
@@ -729,7 +735,7 @@ def alerts(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     return out
 
 
-@router.get("/participants/{study_id}/treatment", response=answers(), tags=["treatment"])
+@router.get("/participants/{study_id}/treatment", **typed(s.TreatmentUnmasked), tags=["treatment"])
 def treatment_show(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.safety.access import access_treatment
     from combat_norse.safety.presenters import present_treatment
@@ -745,7 +751,8 @@ class PlanIn(In):
     reason: str = ""
 
 
-@router.post("/participants/{study_id}/treatment/plan", response=answers(), tags=["treatment"])
+@router.post("/participants/{study_id}/treatment/plan", **typed(s.DosePlanUnmasked),
+             tags=["treatment"])  # fmt: skip
 def treatment_plan(request: HttpRequest, study_id: Id, body: PlanIn) -> dict[str, Any]:
     from combat_norse.safety.actions.treatment import do_update_dose_plan
     from combat_norse.safety.presenters import present_plan
@@ -756,7 +763,7 @@ def treatment_plan(request: HttpRequest, study_id: Id, body: PlanIn) -> dict[str
     return out
 
 
-@router.get("/treatment/deviations", response=answers(), tags=["treatment"])
+@router.get("/treatment/deviations", **typed(s.DeviationsUnmasked), tags=["treatment"])
 def treatment_deviations(request: HttpRequest, site: str | None = None,
                          all: bool = False) -> dict[str, Any]:  # fmt: skip
     from combat_norse.safety.access import access_deviations

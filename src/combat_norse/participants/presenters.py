@@ -76,6 +76,11 @@ def present_enrollment(participant: Participant, scope: Scope) -> dict[str, Any]
     return out
 
 
+#: What ``present_participant`` adds for a reader who may see the arm (a masked reader's
+#: object has none of these keys; the API's masked schema is checked against them).
+ARM_KEYS = ("arm", "code", "allocation_in_error")
+
+
 def present_participant(participant: Participant, scope: Scope) -> dict[str, Any]:
     """One participant as ``participant show`` and ``participant list`` print it.
 
@@ -102,9 +107,8 @@ def present_participant(participant: Participant, scope: Scope) -> dict[str, Any
         "randomized_at": _iso(allocation.randomized_at) if allocation is not None else None,
     }
     if allocation is not None and may_see_arm(scope, participant):
-        out["arm"] = allocation.arm
-        out["code"] = allocation.code
-        out["allocation_in_error"] = allocation.in_error
+        out.update(zip(ARM_KEYS, (allocation.arm, allocation.code, allocation.in_error),
+                       strict=True))  # fmt: skip
     return out
 
 
