@@ -528,25 +528,61 @@ class SignatureBrief(Out):
     valid: bool
 
 
-def _item_codes(*, masked: bool) -> tuple[str, ...]:
-    """Every item code of every form version, in catalog order; ``masked``: without the
-    arm-revealing items and the items of arm-revealing forms."""
-    from combat_norse.crf import catalog
+def _item_type(item: Any) -> Any:
+    """The JSON type of a stored item value (``crf.metadata.ItemDef.parse``); free text that
+    may name a drug reads ``[masked]`` for a masked reader, still a string. A code list that
+    names a drug (the dose form's ``drug``) is a plain string: the schema, which anyone may
+    read, names no drug."""
+    from combat_norse.core.masking import mentions_drug
+    from combat_norse.crf.metadata import ItemType
 
-    codes: dict[str, None] = {}
-    for form in catalog.FORMS:
-        for item in form.items:
-            if not (masked and (form.arm_revealing or item.arm_revealing)):
-                codes[item.code] = None
-    return tuple(codes)
+    listed = item.choices and not any(mentions_drug(c) for c in item.choices)
+    choices = Literal[item.choices] if listed else str
+    return {
+        ItemType.INTEGER: int, ItemType.DECIMAL: Number, ItemType.BOOLEAN: bool,
+        ItemType.CHOICE: choices, ItemType.MULTI: list[choices],  # type: ignore[valid-type]
+    }.get(item.type, str)  # fmt: skip
+
+
+def _items_model(form: Any, *, masked: bool) -> type[Out]:
+    """The values of one form version as a model: its items in form order, each optional (a
+    form is saved in parts); ``masked``: without the arm-revealing items."""
+    name = "".join(p.title() for p in form.code.split("_")) + f"V{form.version}Items"
+    has_hidden = any(i.arm_revealing for i in form.items)
+    fields: dict[str, Any] = {i.code: (_item_type(i), _entered(i.label)) for i in form.items
+                              if not (masked and i.arm_revealing)}  # fmt: skip
+    suffix = "Unmasked" if has_hidden and not masked else ""
+    who = ("" if not has_hidden else " as a masked reader gets them (no arm-revealing item)"
+           if masked else ", with the arm-revealing items")  # fmt: skip
+    made: type[Out] = create_model(
+        name + suffix, __base__=Out, __module__=__name__,
+        __doc__=f"The values of form ``{form.code}`` version {form.version}{who}: "
+                "``crf.presenters.shown_values`` (generated from ``crf.catalog``).",
+        **fields,
+    )  # fmt: skip
+    return made
+
+
+def _entered(label: str) -> Any:
+    """An item: absent until entered (a cleared item is removed, never ``null``)."""
+    return Field(default=None, description=label, json_schema_extra=_no_default)
 
 
 def _values_type(*, masked: bool) -> Any:
-    return dict[Literal[_item_codes(masked=masked)], Any]  # type: ignore[misc]
+    """A form's ``values``: one of the per-form-version models (``masked``: the arm-revealing
+    forms left out, and the arm-revealing items of the others)."""
+    from functools import reduce
+    from operator import or_
+
+    from combat_norse.crf import catalog
+
+    models = [_items_model(f, masked=masked) for f in catalog.FORMS
+              if not (masked and f.arm_revealing)]  # fmt: skip
+    return reduce(or_, models)
 
 
-_FORM_DOC = ("``crf.presenters.present_form``: {who}; ``values`` keyed by item code "
-             "(``crf.presenters.shown_values``){what}.")  # fmt: skip
+_FORM_DOC = ("``crf.presenters.present_form``: {who}; ``values`` the items of one form "
+             "version{what}.")  # fmt: skip
 _FORM_FIELDS: dict[str, Any] = {
     "version": (int, ...), "status": (str, ...), "sdv": (str, ...),
     "signature": (SignatureBrief | None, ...), "assessed_unmasked": (bool, ...),
@@ -555,7 +591,7 @@ _FORM_FIELDS: dict[str, Any] = {
 FormValues: type[Out] = create_model(
     "FormValues", __base__=Out,
     __doc__=_FORM_DOC.format(who="as a masked reader gets it",
-                             what=", no arm-revealing item among the keys"),
+                             what=", without any arm-revealing item or form"),
     values=(_values_type(masked=True), ...), **_FORM_FIELDS,
 )  # fmt: skip
 FormValuesUnmasked: type[Out] = create_model(
