@@ -12,9 +12,9 @@ masked reader, the masked model (``Participant``) has no arm-revealing field and
 one (``ParticipantUnmasked``) extends it with them; the route answers ``Unmasked | Masked``, and
 since both forbid unknown keys a masked answer validates only as the masked model. A model only
 a reader who may see the arm ever receives (the allocation, the list export, the treatment
-record) is named ``...Unmasked`` too. Form values are keyed by the form metadata's item codes:
-the masked model's keys leave out every arm-revealing item (``crf.catalog``), so the schema a
-masked user reads names none of them.
+record) is named ``...Unmasked`` too. A form's values are one of the models generated from the
+form metadata (``crf.catalog``), one per form version; the masked ones leave out every
+arm-revealing item and form, so the schema a masked user reads names none of them.
 """
 
 from __future__ import annotations
@@ -544,11 +544,18 @@ def _item_type(item: Any) -> Any:
     }.get(item.type, str)  # fmt: skip
 
 
+_ITEMS_MODELS: dict[tuple[str, int, bool], type[Out]] = {}
+
+
 def _items_model(form: Any, *, masked: bool) -> type[Out]:
     """The values of one form version as a model: its items in form order, each optional (a
-    form is saved in parts); ``masked``: without the arm-revealing items."""
+    form is saved in parts); ``masked``: without the arm-revealing items. One model per name
+    (a form without arm-revealing items has one for both readers)."""
     name = "".join(p.title() for p in form.code.split("_")) + f"V{form.version}Items"
-    has_hidden = any(i.arm_revealing for i in form.items)
+    has_hidden = form.arm_revealing or any(i.arm_revealing for i in form.items)
+    key = (form.code, form.version, masked and has_hidden)
+    if key in _ITEMS_MODELS:
+        return _ITEMS_MODELS[key]
     fields: dict[str, Any] = {i.code: (_item_type(i), _entered(i.label)) for i in form.items
                               if not (masked and i.arm_revealing)}  # fmt: skip
     suffix = "Unmasked" if has_hidden and not masked else ""
@@ -560,6 +567,7 @@ def _items_model(form: Any, *, masked: bool) -> type[Out]:
                 "``crf.presenters.shown_values`` (generated from ``crf.catalog``).",
         **fields,
     )  # fmt: skip
+    _ITEMS_MODELS[key] = made
     return made
 
 
