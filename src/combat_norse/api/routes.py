@@ -763,7 +763,8 @@ def treatment_plan(request: HttpRequest, study_id: Id, body: PlanIn) -> dict[str
     return out
 
 
-@router.get("/treatment/deviations", **typed(s.DeviationsUnmasked), tags=["treatment"])
+@router.get("/treatment/deviations", **typed(s.DeviationsUnmasked | s.Deviations),
+            tags=["treatment"])  # fmt: skip
 def treatment_deviations(request: HttpRequest, site: str | None = None,
                          all: bool = False) -> dict[str, Any]:  # fmt: skip
     from combat_norse.safety.access import access_deviations

@@ -942,3 +942,10 @@ class DeviationsUnmasked(Out):
     """``GET /treatment/deviations``: ``present_deviation`` of each."""
 
     deviations: list[DeviationUnmasked]
+
+
+class Deviations(Out):
+    """``GET /treatment/deviations`` as a reader masked everywhere gets it: an empty list
+    (``safety.access.access_deviations`` keeps the participants whose arm the reader may see)."""
+
+    deviations: list[Any] = Field(max_length=0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from django.apps import apps
@@ -239,12 +239,15 @@ PERSONAS_SEEN = ("coord", "investigator", "monitor", "assessor", "statistician",
 def test_every_answer_is_byte_for_byte_the_presenters_object(
         api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Over every route of the matrix, as a masked reader and as readers who may see the arm:
-    the typed answer's JSON is the JSON of the dict the route returned."""
+    the typed answer's JSON is the JSON of the dict the route returned, and each answer the
+    masked reader gets fits a masked model of its route (never only an ``...Unmasked`` one)."""
     from ninja.operation import Operation
     from ninja.responses import NinjaJSONEncoder
 
     real = Operation._result_to_response
     compared: list[str] = []
+    masked_answers: list[str] = []
+    reader = {"masked": False}
 
     def checked(self: Operation, request: Any, result: Any, temporal: Any) -> Any:
         response = real(self, request, result, temporal)
@@ -252,6 +255,14 @@ def test_every_answer_is_byte_for_byte_the_presenters_object(
             assert response.content == json.dumps(result, cls=NinjaJSONEncoder).encode(), \
                 request.path  # fmt: skip
             compared.append(request.path)
+            if reader["masked"] and "/unmask" not in request.path:  # deliberate: told the arm
+                model = self.response_models[200]
+                assert model is not None
+                members = get_args(model.model_fields["response"].annotation) or (
+                    model.model_fields["response"].annotation,)
+                fitting = [m.__name__ for m in members if valid(m, result)]
+                assert [m for m in fitting if not m.endswith("Unmasked")], (request.path, fitting)
+                masked_answers.append(request.path)
         return response
 
     monkeypatch.setattr(Operation, "_result_to_response", checked)
@@ -259,6 +270,7 @@ def test_every_answer_is_byte_for_byte_the_presenters_object(
     for persona in PERSONAS_SEEN:  # the first takes fresh objects, the others the spare ones
         user = getattr(world.personas, persona)
         world.fresh = persona == PERSONAS_SEEN[0]
+        reader["masked"] = persona == "assessor"
         for route, request in REQUESTS.items():
             if route == RETIRE:
                 continue
@@ -268,3 +280,4 @@ def test_every_answer_is_byte_for_byte_the_presenters_object(
             if status == 200:
                 ok.add(route)
     assert compared and len(ok) == len(REQUESTS) - 1, sorted(set(REQUESTS) - ok)
+    assert len(masked_answers) >= 10
