@@ -15,14 +15,15 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from ninja import Field, Query, Router
 
-from combat_norse.api.base import In, actor, answers, listing, read_audited
+from combat_norse.api import schemas as s
+from combat_norse.api.base import In, actor, listing, read_audited, typed
 from combat_norse.api.routes import Page
 
 router = Router()
 MAX_FIELD = 200  # as the page's form fields
 
 
-@router.get("/admin/users", response=answers(), tags=["administration"])
+@router.get("/admin/users", **typed(s.Accounts), tags=["administration"])
 def users(request: HttpRequest, response: HttpResponse, page: Query[Page],
           role: str | None = None, site: str | None = None,
           active: bool | None = None) -> dict[str, Any]:  # fmt: skip
@@ -55,7 +56,7 @@ class GrantIn(In):
     email: str = Field("", max_length=MAX_FIELD)
 
 
-@router.post("/admin/grants", response=answers(), tags=["administration"])
+@router.post("/admin/grants", **typed(s.Granted), tags=["administration"])
 def grant(request: HttpRequest, response: HttpResponse, body: GrantIn) -> dict[str, Any]:
     """Add a user, or a role to a user (``{"username", "role", "sites"}``, as ``user add``
     prints). A new user's generated one-time password is in ``one_time_password``, on this
@@ -78,7 +79,7 @@ class RevokeIn(In):
                             description="a membership id (GET /admin/users)")
 
 
-@router.post("/admin/revocations", response=answers(), tags=["administration"])
+@router.post("/admin/revocations", **typed(s.Revoked), tags=["administration"])
 def revoke(request: HttpRequest, body: RevokeIn) -> dict[str, Any]:
     """Withdraw a role: the membership stays, inactive, with its history (``role_revoke``).
     A membership that is not active is bad input."""
@@ -90,7 +91,7 @@ def revoke(request: HttpRequest, body: RevokeIn) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- one's own tokens (/me/tokens/)
-@router.get("/me/tokens", response=answers(), tags=["tokens"])
+@router.get("/me/tokens", **typed(s.Tokens), tags=["tokens"])
 def my_tokens(request: HttpRequest) -> dict[str, Any]:
     """The token user's own API tokens, newest first (``token list``): prefixes, dates and
     state, never a token. A new token is made on ``/me/tokens/`` or by the server's operator
@@ -101,7 +102,7 @@ def my_tokens(request: HttpRequest) -> dict[str, Any]:
     return {"tokens": [present_token(t) for t in tokens_of(actor(request))]}
 
 
-@router.post("/me/tokens/{prefix}/revoke", response=answers(), tags=["tokens"])
+@router.post("/me/tokens/{prefix}/revoke", **typed(s.TokenOut), tags=["tokens"])
 def my_token_revoke(request: HttpRequest, prefix: str) -> dict[str, Any]:
     """Revoke one of one's own tokens (``token revoke``; the one in use too: it is refused from
     the next request on). Another user's or an unknown prefix is 404; a revoked token stays

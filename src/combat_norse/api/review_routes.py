@@ -12,7 +12,8 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
-from combat_norse.api.base import actor, answers, listing, read_audited
+from combat_norse.api import schemas as s
+from combat_norse.api.base import actor, listing, read_audited, typed
 from combat_norse.api.routes import Id, Page
 
 router = Router()
@@ -24,7 +25,7 @@ def _scope(request: HttpRequest) -> Any:
     return scope_for(actor(request))
 
 
-@router.get("/participants/{study_id}/audit", response=answers(), tags=["audit"])
+@router.get("/participants/{study_id}/audit", **typed(s.AuditTrail), tags=["audit"])
 def audit_trail(request: HttpRequest, response: HttpResponse, study_id: Id,
                 page: Query[Page], action: str | None = None) -> dict[str, Any]:  # fmt: skip
     """A participant's audit trail, oldest first, times in the site's zone (the page
@@ -43,7 +44,7 @@ def audit_trail(request: HttpRequest, response: HttpResponse, study_id: Id,
 Stage = Literal["sdv", "lock", "locked"]
 
 
-@router.get("/review/forms", response=answers(), tags=["review"])
+@router.get("/review/forms", **typed(s.ReviewForms), tags=["review"])
 def review_forms(request: HttpRequest, response: HttpResponse, page: Query[Page],
                  stage: Stage = "sdv", site: str | None = None,
                  form: str | None = None) -> dict[str, Any]:  # fmt: skip
@@ -62,7 +63,7 @@ def review_forms(request: HttpRequest, response: HttpResponse, page: Query[Page]
     return listing(response, obj, "forms", limit=page.limit, offset=page.offset, form=form)
 
 
-@router.get("/pharmacy/allocations", response=answers(), tags=["treatment"])
+@router.get("/pharmacy/allocations", **typed(s.PharmacyAllocationsUnmasked), tags=["treatment"])
 def pharmacy_allocations(request: HttpRequest, response: HttpResponse, page: Query[Page],
                          site: str | None = None) -> dict[str, Any]:  # fmt: skip
     """The randomized participants of the pharmacist's sites with their allocation and its
@@ -80,7 +81,7 @@ def pharmacy_allocations(request: HttpRequest, response: HttpResponse, page: Que
     return listing(response, obj, "allocations", limit=page.limit, offset=page.offset, site=code)
 
 
-@router.get("/reports/closed", response=answers(), tags=["reports"])
+@router.get("/reports/closed", **typed(s.ClosedReportUnmasked), tags=["reports"])
 def closed_report(request: HttpRequest) -> dict[str, Any]:
     """The closed report (§11, the page ``/reports/closed/``): the allocations per group in all, per
     site and marked in error, for the DSMB member and the statistician only, never while a role

@@ -946,6 +946,140 @@ class DeviationsUnmasked(Out):
 
 class Deviations(Out):
     """``GET /treatment/deviations`` as a reader masked everywhere gets it: an empty list
-    (``safety.access.access_deviations`` keeps the participants whose arm the reader may see)."""
+    (``safety.access.access_deviations`` keeps only participants the reader is not masked to)."""
 
     deviations: list[Any] = Field(max_length=0)
+
+
+# ---------------------------------------------------------------- review, pharmacy, reports
+class AuditEventOut(Out):
+    """An event in ``crf.presenters.present_audit_trail`` (a masked reader's ``changes`` hold
+    no arm-revealing item, and a value naming a drug reads ``[masked]``)."""
+
+    seq: int
+    occurred_at: str
+    actor: str
+    action: str
+    object: str
+    changes: dict[str, Any]
+    reason: str
+
+
+class AuditTrail(Out):
+    """``crf.presenters.present_audit_trail``: a participant's audit trail."""
+
+    study_id: str
+    zone: str
+    events: list[AuditEventOut]
+
+
+class ReviewForm(Out):
+    """A row of ``crf.presenters.present_review_forms``."""
+
+    study_id: str
+    site: str
+    visit: str
+    form: str
+    instance: int
+    status: str
+    sdv: str
+    version: int
+    saved_at: str
+    zone: str
+
+
+class ReviewForms(Out):
+    """``crf.presenters.present_review_forms``: the review worklist."""
+
+    forms: list[ReviewForm]
+
+
+class PharmacyAllocationUnmasked(ParticipantUnmasked):
+    """A row of ``allocation.presenters.present_pharmacy_allocations``: ``present_participant``
+    for a reader who may see the arm, with the site's zone."""
+
+    zone: str
+
+
+class PharmacyAllocationsUnmasked(Out):
+    """``allocation.presenters.present_pharmacy_allocations`` (only rows whose arm the reader
+    may see: the pharmacist's)."""
+
+    allocations: list[PharmacyAllocationUnmasked]
+
+
+class ClosedReportUnmasked(Out):
+    """``allocation.access.access_arm_aggregates``: the closed report by arm (DSMB member,
+    statistician; never a masked reader)."""
+
+    total: dict[str, int]
+    by_site: dict[str, dict[str, int]]
+    marked_in_error: dict[str, int]
+
+
+# ---------------------------------------------------------------- administration, tokens
+class AccountMembership(Out):
+    """A membership in ``accounts.presenters.present_account`` (``id`` for a withdrawal)."""
+
+    id: int
+    role: str
+    site: str | None
+    active: bool
+
+
+class Account(Out):
+    """``accounts.presenters.present_account`` (``last_login`` as ISO text; never a password
+    or a key)."""
+
+    username: str
+    email: str
+    active: bool
+    last_login: str | None
+    two_factor: bool
+    memberships: list[AccountMembership]
+
+
+class Accounts(Out):
+    """``GET /admin/users``."""
+
+    users: list[Account]
+
+
+class Granted(Out):
+    """``accounts.presenters.present_new_user`` and, on this answer only, a new user's
+    one-time password (null for an existing user)."""
+
+    username: str
+    role: str
+    sites: list[str]
+    one_time_password: str | None
+
+
+class Revoked(Out):
+    """``POST /admin/revocations``: the membership withdrawn."""
+
+    membership: int
+    username: str
+    role: str
+    site: str | None
+    active: bool
+
+
+class TokenOut(Out):
+    """``accounts.presenters.present_token`` (the token itself only at creation, which has no
+    route)."""
+
+    prefix: str
+    username: str
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+    last_used_at: str | None
+    state: str
+    token: str = omitted("at creation")
+
+
+class Tokens(Out):
+    """``GET /me/tokens``."""
+
+    tokens: list[TokenOut]

@@ -233,7 +233,8 @@ def test_a_presenter_key_the_schema_lacks_is_refused(db: None) -> None:
 
 
 RETIRE = "POST /randomization/lists/active/retire"  # later fresh participants need the list
-PERSONAS_SEEN = ("coord", "investigator", "monitor", "assessor", "statistician", "datamanager")
+PERSONAS_SEEN = ("coord", "investigator", "monitor", "assessor", "statistician", "datamanager",
+                 "pharmacist", "sysadmin")
 
 
 def test_every_answer_is_byte_for_byte_the_presenters_object(
