@@ -115,6 +115,25 @@ def token_state(row: ApiToken, now: datetime | None = None) -> str:
     return "active"
 
 
+#: A refused use (expired or revoked token) is audited once per token, state and client address
+#: in this window: a script retrying with an old token (or someone replaying a stolen one)
+#: leaves one event an hour, not one a request that could flood the trail.
+REFUSED_AUDIT_WINDOW = timedelta(hours=1)
+
+
+def _refusal_audited_lately(row: ApiToken, state: str, address: str | None) -> bool:
+    """Whether this token's refusal in this state from this address is already in the trail
+    within :data:`REFUSED_AUDIT_WINDOW` (events are stamped with the real time)."""
+    from combat_norse.audit.models import AuditEvent
+
+    recent = AuditEvent.objects.filter(
+        action=AuditAction.TOKEN_REFUSED, object_type="accounts.ApiToken",
+        object_id=str(row.pk), occurred_at__gte=timezone.now() - REFUSED_AUDIT_WINDOW,
+    ).values_list("changes", flat=True)  # fmt: skip
+    return any(c.get("state", [None, None])[1] == state
+               and c.get("address", [None, None])[1] == address for c in recent)  # fmt: skip
+
+
 def authenticate_token(token: str, address: str | None,
                        now: datetime | None = None) -> User:  # fmt: skip
     """The active user a token acts as; :class:`TokenRejected` otherwise. A use of an expired
@@ -130,9 +149,10 @@ def authenticate_token(token: str, address: str | None,
         raise TokenRejected("unknown token")
     state = token_state(row, now)
     if state != "active":
-        with transaction.atomic():
-            record_event(actor=row.user, action=AuditAction.TOKEN_REFUSED, obj=row,
-                         changes={"state": [None, state], "address": [None, address]})  # fmt: skip
+        if not _refusal_audited_lately(row, state, address):
+            with transaction.atomic():
+                record_event(actor=row.user, action=AuditAction.TOKEN_REFUSED, obj=row,
+                             changes={"state": [None, state], "address": [None, address]})
         raise TokenRejected(f"token {state}")
     if not row.user.is_active:
         raise TokenRejected("unknown token")

@@ -188,3 +188,24 @@ def test_a_prefix_already_held_by_another_token_is_drawn_again_not_a_server_erro
     with pytest.raises(IntegrityError):
         do_create_token(personas.monitor, personas.monitor)
     assert AuditEvent.objects.filter(action="token_create").count() == 2
+
+
+def test_a_refused_token_retried_is_audited_once_an_hour_per_address(
+    personas: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Someone retrying an expired or revoked token cannot flood the audit trail."""
+    from combat_norse.accounts import tokens
+
+    old = do_create_token(personas.coord, personas.coord, expires_days=1,
+                          now=timezone.now() - timedelta(days=2))  # fmt: skip
+    header = {"Authorization": f"Bearer {old.token}"}
+    for address in ("10.0.0.1",) * 5 + ("10.0.0.2", "10.0.0.1"):
+        answer = Client(REMOTE_ADDR=address).get("/api/v1/sites", headers=header)
+        assert (answer.status_code, answer.json()["detail"]) == (401, "token expired")
+    assert [e.changes["address"][1] for e in events("token_refused")] == ["10.0.0.1", "10.0.0.2"]
+    do_revoke_token(personas.coord, personas.coord, old.row.prefix)  # a new state: audited
+    assert Client(REMOTE_ADDR="10.0.0.1").get("/api/v1/sites", headers=header).status_code == 401
+    assert [e.changes["state"][1] for e in events("token_refused")][-1] == "revoked"
+    monkeypatch.setattr(tokens, "REFUSED_AUDIT_WINDOW", timedelta(0))  # the hour has passed
+    assert Client(REMOTE_ADDR="10.0.0.1").get("/api/v1/sites", headers=header).status_code == 401
+    assert len(events("token_refused")) == 4
