@@ -105,11 +105,25 @@ def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
                         headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 
 
+def _field_path(loc: Any) -> str | None:
+    """The field a validation error names: the keys and list indexes of its location, up to
+    the first part that is neither (pydantic adds a union member's tag, ``literal['random']``
+    or ``int``, after the field: a client is told ``seed``, not the tag)."""
+    where: list[str] = []
+    for part in loc:
+        if part in ("body", "query", "path") and not where:
+            continue
+        if isinstance(part, int) or (isinstance(part, str) and part.isidentifier()):
+            where.append(str(part))
+            continue
+        break
+    return ".".join(where) or None
+
+
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-    field = ".".join(where) or None
+    field = _field_path(first.get("loc", ()))
     message = str(first.get("msg", "invalid request"))
     return JsonResponse({"code": "bad_input", "field": field,
                          "detail": f"{field}: {message}" if field else message},

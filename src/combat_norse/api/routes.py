@@ -11,6 +11,7 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from pydantic import StrictInt
 
 from combat_norse.api import schemas as s
 from combat_norse.api.base import (
@@ -280,10 +281,10 @@ Environment = Literal["production", "test"] | None
 
 class SetupIn(In):
     design: Literal["permuted_blocks", "minimization"]
-    seed: Literal["random"] | int = Field(description="'random' (production) or a whole "
+    seed: Literal["random"] | StrictInt = Field(description="'random' (production) or a whole "
                                           "number from 0 to 2^128-1 (a test list)")  # fmt: skip
     environment: Environment = None
-    blocks_per_stratum: int = Field(60, ge=-10**9, le=10**9)
+    blocks_per_stratum: int = Field(60, ge=-10**9, le=10**9, strict=True)
 
 
 @router.post("/randomization/lists", **typed(s.ListSetup), tags=["randomization"])
@@ -309,7 +310,7 @@ def _active_list(request: HttpRequest, action: str, environment: str | None) -> 
 
 class ExtendIn(In):
     stratum: str
-    blocks: int = Field(ge=-10**9, le=10**9)
+    blocks: int = Field(ge=-10**9, le=10**9, strict=True)
     reason: str
     environment: Environment = None
 
@@ -474,9 +475,9 @@ FORM_PATH = "/participants/{study_id}/visits/{visit}/forms/{form}"
 
 class FormSaveIn(In):
     values: dict[str, Any]
-    instance: int | None = Field(None, ge=1, le=1_000_000)
+    instance: int | None = Field(None, ge=1, le=1_000_000, strict=True)
     reason: str = ""
-    if_version: int | None = Field(None, ge=0, le=1_000_000)
+    if_version: int | None = Field(None, ge=0, le=1_000_000, strict=True)
 
 
 @router.put(FORM_PATH, **typed(s.FormSaved), tags=["forms"])
@@ -514,7 +515,7 @@ def form_show(request: HttpRequest, study_id: Id, visit: str, form: str,
 
 
 class TransitionIn(In):
-    instance: int | None = Field(None, ge=1, le=1_000_000)
+    instance: int | None = Field(None, ge=1, le=1_000_000, strict=True)
     reason: str = ""
 
 
@@ -613,7 +614,7 @@ class RaiseIn(In):
     form: str
     item: str
     text: str
-    instance: int | None = Field(None, ge=1, le=1_000_000)
+    instance: int | None = Field(None, ge=1, le=1_000_000, strict=True)
 
 
 @router.post("/queries", **typed(s.QueryState), tags=["queries"])

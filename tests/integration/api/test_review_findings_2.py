@@ -127,3 +127,31 @@ def test_a_token_whose_prefix_is_not_eight_hex_digits_is_refused_before_any_look
     assert answer.status_code == 401, answer.content
     assert answer.json() == {"code": "unauthorized", "field": None,
                              "detail": "not a COMBAT-NORSE API token"}  # fmt: skip
+
+
+FORM = "/participants/YNH-001/visits/baseline/forms/baseline"
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("put", FORM, {"values": {}, "if_version": True}, "if_version"),
+    ("put", FORM, {"values": {}, "if_version": "0"}, "if_version"),
+    ("put", FORM, {"values": {}, "if_version": 0.0}, "if_version"),
+    ("put", FORM, {"values": {}, "instance": "1"}, "instance"),
+    ("post", FORM + "/lock", {"instance": True}, "instance"),
+    ("post", "/queries", {"study_id": "YNH-001", "visit": "baseline", "form": "baseline",
+                          "item": "weight_kg", "text": "check", "instance": 1.0}, "instance"),
+    ("post", "/randomization/lists", {"design": "permuted_blocks", "seed": "5"}, "seed"),
+    ("post", "/randomization/lists", {"design": "permuted_blocks", "seed": 5,
+                                      "blocks_per_stratum": True}, "blocks_per_stratum"),
+    ("post", "/randomization/lists/active/extend", {"stratum": "x", "blocks": "2",
+                                                    "reason": "more"}, "blocks"),
+])  # fmt: skip
+def test_a_number_in_a_body_must_be_a_json_integer(
+    method: str, path: str, body: dict[str, Any], field: str, personas: Any, api: Api,
+) -> None:  # fmt: skip
+    """``{"if_version": true}`` was version 1 and ``"0"`` version 0 (pydantic's lax mode): a
+    stale-edit guard, an instance or a block count is the integer the client wrote, or bad
+    input naming it, before anything is looked up."""
+    status, answer = getattr(api, method)("statistician" if "random" in path else "coord",
+                                          path, body)  # fmt: skip
+    assert (status, answer["code"], answer["field"]) == (422, "bad_input", field), answer
