@@ -3,7 +3,8 @@ assessor assignment), and never an arm-revealing form for a masked reader."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -239,6 +240,72 @@ def _catalog_forms() -> tuple[Any, ...]:
     from combat_norse.crf import catalog
 
     return catalog.FORMS
+
+
+# ------------------------------------------------------------------ missing forms (issue 17)
+#: Who reads the missing forms by site (the page ``/missing/``): the monitor and the data manager.
+MISSING_FORMS_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER})
+MAX_MISSING_FORMS = 5000
+
+
+@dataclass(frozen=True)
+class MissingForm:
+    """A form a visit expects that was never started; ``today`` is the site's local date."""
+
+    visit: Visit
+    form: FormDef
+    today: date
+
+    @property
+    def days_overdue(self) -> int:
+        latest = self.visit.latest  # only visits with a window are listed
+        return (self.today - latest).days if latest is not None else 0
+
+
+def access_missing_forms(
+    user: User | Scope, *, site: Site | None = None, now: datetime | None = None
+) -> list[MissingForm]:
+    """Each form a visit expects (``catalog.expected_forms`` for the participant's age) with no
+    saved instance, for the visits whose window has closed by the site's local date and that
+    are not marked missed or not applicable (a visit marked done with a form never started
+    keeps it), ordered by site, window close, study id, visit and form. For the monitor and the
+    data manager only (refused ``role`` otherwise), the participants of the sites where they
+    hold one of those roles (at most ``MAX_MISSING_FORMS`` rows); never an arm-revealing form at
+    a site where the reader is masked."""
+    from combat_norse.crf.actions.visits import local_date
+    from combat_norse.crf.catalog import expected_forms
+    from combat_norse.crf.models import VisitStatus
+
+    scope = _scope(user)
+    if not scope.has_role(MISSING_FORMS_ROLES):
+        raise AccessDenied(Reason.ROLE, "needs monitor or data_manager")
+    now = now or timezone.now()
+    participants = access_participants(scope, roles=MISSING_FORMS_ROLES).select_related(
+        "site", "screening")  # fmt: skip
+    if site is not None:
+        participants = participants.filter(site=site)
+    readable = {p.pk: p for p in participants}
+    today = {pk: local_date(now, p.zone) for pk, p in readable.items()}
+    closed = [
+        v for v in Visit.unscoped.filter(participant_id__in=list(readable), latest__isnull=False)
+        .exclude(status__in=(VisitStatus.MISSED, VisitStatus.NOT_APPLICABLE))
+        if v.latest is not None and v.latest < today[v.participant_id]
+    ]  # fmt: skip
+    started = set(FormInstance.unscoped.filter(visit_id__in=[v.pk for v in closed])
+                  .values_list("visit_id", "form"))  # fmt: skip
+    found = []
+    for v in closed:
+        p = readable[v.participant_id]
+        v.participant = p
+        age = p.screening.age_years
+        masked = scope.is_masked_at(p.site_id)
+        for f in expected_forms(v.code, age_years=int(age) if age is not None else None):
+            if (v.pk, f.code) not in started and not (masked and f.arm_revealing):
+                found.append(MissingForm(v, f, today[v.participant_id]))
+    order = {f.code: i for i, f in enumerate(_catalog_forms())}
+    found.sort(key=lambda m: (m.visit.participant.site.code, m.visit.latest, m.visit.participant
+                              .study_id, m.visit.code, order[m.form.code]))  # fmt: skip
+    return found[:MAX_MISSING_FORMS]
 
 
 # ------------------------------------------------------------------ review worklists (§14)

@@ -7,6 +7,7 @@ version they were entered on.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from combat_norse.crf.metadata import FormDef, ItemDef, ItemType, SIAlternative, catalog_errors
@@ -64,7 +65,7 @@ FORMS: tuple[FormDef, ...] = (
         ),
     ),
     FormDef(
-        "gose", 1, "Glasgow Outcome Scale-Extended (adults)", visits=OUTCOME_VISITS,
+        "gose", 1, "Glasgow Outcome Scale-Extended (adults)", ages="adults", visits=OUTCOME_VISITS,
         outcome=True,
         items=(
             ItemDef("gose", INT, "GOS-E", min=Decimal(1), max=Decimal(8), required=True,
@@ -73,8 +74,8 @@ FORMS: tuple[FormDef, ...] = (
         ),
     ),
     FormDef(
-        "gose_peds", 1, "GOS-E Peds (children; reversed direction)", visits=OUTCOME_VISITS,
-        outcome=True,
+        "gose_peds", 1, "GOS-E Peds (children; reversed direction)", ages="children",
+        visits=OUTCOME_VISITS, outcome=True,
         items=(
             ItemDef("gose_peds", INT, "GOS-E Peds", min=Decimal(1), max=Decimal(8), required=True,
                     help="1 upper good recovery … 8 dead (reversed; stored as scored)"),
@@ -221,8 +222,8 @@ MORE_FORMS: tuple[FormDef, ...] = (
         ),
     ),
     FormDef(
-        "pcpc", 1, "Pediatric Cerebral Performance Category (children)", visits=OUTCOME_VISITS,
-        outcome=True,
+        "pcpc", 1, "Pediatric Cerebral Performance Category (children)", ages="children",
+        visits=OUTCOME_VISITS, outcome=True,
         items=(
             ItemDef("pcpc", INT, "PCPC", min=Decimal(1), max=Decimal(6), required=True,
                     cdash="QSORRES", sdtm="QSSTRESN", help="1 normal … 6 brain death"),
@@ -245,7 +246,7 @@ MORE_FORMS: tuple[FormDef, ...] = (
         ),
     ),
     FormDef(
-        "qolie31", 1, "QOLIE-31 (adults)", visits=QOL_VISITS, outcome=True,
+        "qolie31", 1, "QOLIE-31 (adults)", ages="adults", visits=QOL_VISITS, outcome=True,
         items=(
             _score("qolie31_total", "QOLIE-31 total (0–100, higher better)", required=True),
             _score("seizure_worry", "Seizure worry"),
@@ -259,7 +260,7 @@ MORE_FORMS: tuple[FormDef, ...] = (
         ),
     ),
     FormDef(
-        "pedsql", 1, "PedsQL (children)", visits=QOL_VISITS, outcome=True,
+        "pedsql", 1, "PedsQL (children)", ages="children", visits=QOL_VISITS, outcome=True,
         items=(
             ItemDef("respondent", C, "Respondent", choices=("child", "parent"), required=True),
             _score("pedsql_total", "PedsQL total (0–100, higher better)", required=True),
@@ -272,8 +273,8 @@ MORE_FORMS: tuple[FormDef, ...] = (
         ),
     ),
     FormDef(
-        "moca", 1, "Montreal Cognitive Assessment (adults, month 12)", visits=("month12",),
-        outcome=True,
+        "moca", 1, "Montreal Cognitive Assessment (adults, month 12)", ages="adults",
+        visits=("month12",), outcome=True,
         items=(
             ItemDef("moca", INT, "MoCA total", min=Decimal(0), max=Decimal(30), required=True,
                     cdash="QSORRES", sdtm="QSSTRESN",
@@ -425,6 +426,24 @@ LATEST: dict[str, FormDef] = {}
 for _form in FORMS:
     if _form.code not in LATEST or _form.version > LATEST[_form.code].version:
         LATEST[_form.code] = _form
+
+
+_NUMBERED_VISIT = re.compile(r"^(annual|inpatient_day)_\d{1,3}$")
+
+
+def visit_kind(visit_code: str) -> str:
+    """The catalogue's name of a visit: ``annual_3`` → ``annual_N``, ``inpatient_day_2`` →
+    ``inpatient_day_N``; any other code is its own."""
+    return visit_code.rsplit("_", 1)[0] + "_N" if _NUMBERED_VISIT.match(visit_code) else visit_code
+
+
+def expected_forms(visit_code: str, *, age_years: int | None = None) -> list[FormDef]:
+    """The forms a visit collects once (latest versions, catalogue order; repeating forms are
+    added at ``unscheduled``). With ``age_years``, only those for the participant's age group
+    (GOS-E for an adult, GOS-E Peds for a child, ...); an unknown age keeps them all."""
+    kind = visit_kind(visit_code)
+    return [f for f in LATEST.values()
+            if kind in f.visits and not f.repeating and f.for_age(age_years)]  # fmt: skip
 
 
 def form(code: str, version: int | None = None) -> FormDef:

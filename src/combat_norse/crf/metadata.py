@@ -27,8 +27,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from combat_norse.protocol.parameters import DEFAULT as PROTOCOL
+
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_TEXT = 4000
+ADULT_AGE = PROTOCOL.adult_age_years  # §6: adult from 18 completed years
 MAX_MAGNITUDE = Decimal(10) ** 15
 
 
@@ -241,6 +244,10 @@ class FormDef:
     repeating: bool = False  # saved at ``unscheduled``: a new instance each time
     event: bool = False  # its visit exists once the form is saved (se_resolution, death, ...)
     outcome: bool = False  # entered by a masked assessor: assessor and assessed_unmasked kept
+    # Whom the form is for: "adults" (18 and over), "children" (under 18) or everyone (""):
+    # which forms a visit expects of a participant (the missing-forms list). Not in
+    # ``as_json``: declaring it leaves a used version's fingerprint alone.
+    ages: str = ""
     # Participant-facing words per language (§14 "label per language"), supplied by the
     # coordinating centre: the title's translations and an information text shown above the
     # items (e.g. what an interview is, for the participant who consented to it). Words only:
@@ -262,11 +269,19 @@ class FormDef:
             raise ValueError(f"{self.code}: an SI alternative clashes with an item")
         if not self.visits:
             raise ValueError(f"{self.code}: belongs to no visit")
+        if self.ages not in ("", "adults", "children"):
+            raise ValueError(f"{self.code}: ages is adults, children or empty")
         for item in self.items:
             condition = item.required_when or item.required_unless
             if condition is not None and (item.required or condition[0] not in codes):
                 raise ValueError(f"{self.code}.{item.code}: a condition on an item of the form, "
                                  "and not also always required")  # fmt: skip
+
+    def for_age(self, age_years: int | None) -> bool:
+        """Whether the form is collected for a participant of ``age_years`` (unknown: yes)."""
+        if age_years is None or not self.ages:
+            return True
+        return (age_years >= ADULT_AGE) == (self.ages == "adults")
 
     def title_in(self, language: str) -> str:
         return in_language(self.title, self.titles, language)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from combat_norse.core.masking import MASKED, mentions_drug
 from combat_norse.crf import catalog
@@ -23,7 +23,9 @@ from combat_norse.crf.models import (
 from combat_norse.participants.models import Participant
 from combat_norse.sites.access import Scope
 
-_N = re.compile(r"^(annual|inpatient_day)_\d{1,3}$")
+if TYPE_CHECKING:
+    from combat_norse.crf.access import MissingForm
+
 DICTIONARY_ITEM_KEYS = ("code", "type", "unit", "min", "max", "choices", "required",
                         "arm_revealing")  # fmt: skip
 
@@ -47,14 +49,9 @@ def present_forms(scope: Scope, *, full: bool = False) -> dict[str, Any]:
     return {"forms": out}
 
 
-def _kind(code: str) -> str:
-    return code.rsplit("_", 1)[0] + "_N" if _N.match(code) else code
-
-
 def expected_forms(visit_code: str) -> list[FormDef]:
     """The forms a visit collects once (repeating forms are added at ``unscheduled``)."""
-    kind = _kind(visit_code)
-    return [f for f in catalog.LATEST.values() if kind in f.visits and not f.repeating]
+    return catalog.expected_forms(visit_code)
 
 
 def present_visits(
@@ -296,6 +293,18 @@ def present_due(due: Mapping[str, list[Any]], site: str | None) -> dict[str, Any
         ],
         "unsigned_casebooks": [{"study_id": p.study_id} for p in due["unsigned_casebooks"]],
     }  # fmt: skip
+
+
+def present_missing_forms(found: Iterable[MissingForm]) -> dict[str, Any]:
+    """The missing forms (``access_missing_forms``): one row per expected form never started,
+    with its visit's target day, the last day of its window (the site's local dates) and the
+    days since then."""
+    return {"forms": [
+        {"study_id": m.visit.participant.study_id, "site": m.visit.participant.site.code,
+         "visit": m.visit.code, "form": m.form.code, "target": _day(m.visit.target),
+         "window_closed_on": _day(m.visit.latest), "days_overdue": m.days_overdue}
+        for m in found
+    ]}  # fmt: skip
 
 
 def present_review_forms(found: Iterable[FormInstance]) -> dict[str, Any]:
