@@ -25,6 +25,7 @@ from combat_norse.crf.access import (
     REVIEW_ROLES,
     REVIEW_STAGES,
     access_due,
+    access_missing_forms,
     access_participant_audit,
     access_review_forms,
 )
@@ -35,7 +36,12 @@ from combat_norse.crf.actions.forms import (
     do_unlock_form,
     do_verify_form,
 )
-from combat_norse.crf.presenters import present_audit_trail, present_due, present_review_forms
+from combat_norse.crf.presenters import (
+    present_audit_trail,
+    present_due,
+    present_missing_forms,
+    present_review_forms,
+)
 from combat_norse.participants.access import access_participants
 from combat_norse.web.context import DUE_ROLES, page_actor, page_scope
 from combat_norse.web.errors import status_for
@@ -99,15 +105,22 @@ def review(request: HttpRequest) -> HttpResponse:
 @view_policy(roles=DUE_ROLES)
 def missing(request: HttpRequest) -> HttpResponse:
     """Missing and overdue forms by site: visits past their window and not done, and forms
-    left in progress (``access_due``, as ``combat-norse due`` lists them)."""
+    left in progress (``access_due``, as ``combat-norse due`` lists them), and each form a
+    visit whose window has closed expects but that was never started
+    (``access_missing_forms``, as ``GET /api/v1/missing`` lists them)."""
     scope = page_scope(request)
-    due = present_due(access_due(scope, now=timezone.now()), None)
+    now = timezone.now()
+    due = present_due(access_due(scope, now=now), None)
+    never = present_missing_forms(access_missing_forms(scope, now=now))["forms"]
     site_of = dict(access_participants(scope).values_list("study_id", "site__code"))
-    by_site: dict[str, dict[str, list[Any]]] = defaultdict(lambda: {"visits": [], "forms": []})
+    by_site: dict[str, dict[str, list[Any]]] = defaultdict(
+        lambda: {"visits": [], "forms": [], "never": []})  # fmt: skip
     for v in due["overdue_visits"]:
         by_site[site_of.get(v["study_id"], "?")]["visits"].append(v)
     for f in due["incomplete_forms"]:
         by_site[site_of.get(f["study_id"], "?")]["forms"].append(f)
+    for m in never:
+        by_site[m["site"]]["never"].append(m)
     sites = [{"code": code, **rows} for code, rows in sorted(by_site.items())]
     return render(request, "web/pages/missing.html", {"sites": sites})
 

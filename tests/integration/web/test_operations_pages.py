@@ -219,6 +219,29 @@ def test_missing_and_overdue_forms_are_listed_by_site(
     assert browser_for(personas.coord).get("/missing/").status_code == 403
 
 
+def test_the_missing_page_lists_each_form_never_started_with_a_link_to_it(
+    personas: Any, enroll: Callable[..., Any], browser_for: Callable[..., Client],
+) -> None:  # fmt: skip
+    now = timezone.now()
+    late = {"now": now - timedelta(days=5), "se_onset": (now - timedelta(days=45)).isoformat()}
+    ours, theirs = enroll(**late), enroll(site="SNU", **late)
+    page = browser_for(personas.datamanager).get("/missing/")
+    text, markup = words(page), html(page)
+    assert "YNH · 2 overdue visits · 0 forms in progress · 3 forms never started" in text
+    assert "SNU · 2 overdue visits · 0 forms in progress · 3 forms never started" in text
+    day30 = ours.visits.get(code="day30")
+    assert f"{ours.study_id} · day30 · gose · window closed {day30.latest.isoformat()} (" in text
+    for visit, form in (("day30", "mrs"), ("day30", "gose"), ("baseline", "baseline")):
+        assert f'href="/participants/{ours.study_id}/visits/{visit}/forms/{form}/"' in markup
+    assert "gose_peds" not in text and "days overdue)" in text
+    monitor = words(browser_for(personas.monitor).get("/missing/"))
+    assert "3 forms never started" in monitor and theirs.study_id not in monitor
+    do_save_form(personas.coord, ours.study_id, "baseline", "baseline", {"weight_kg": 70})
+    fr = browser_for(personas.datamanager)
+    fr.cookies["django_language"] = "fr"
+    assert "2 formulaires jamais commencés" in words(fr.get("/missing/"))
+
+
 # ------------------------------------------------------------------------------ bulk queries
 def _queries(personas: Any, enroll: Callable[..., Any]) -> tuple[list[DataQuery], DataQuery]:
     p = enroll()
