@@ -1,9 +1,10 @@
 """The routes of the review and report pages (issue 18: "endpoints for every action a page
 offers"): a participant's audit trail (``/participants/ID/audit/``), the review worklists
-(``/review/?stage=``), the pharmacist's allocation list (``/pharmacy/``) and the closed report
-by arm (``/reports/closed/``). Each calls the page's ``access_*`` and presenter; a refused read
-is audited as the page's and the command line's are. Verify, lock and unlock have their routes
-per form (routes.py); the dose plan and the administration records (dose forms) too."""
+(``/review/?stage=``), the forms never started (``/missing/``), the pharmacist's allocation
+list (``/pharmacy/``) and the closed report by arm (``/reports/closed/``). Each calls the
+page's ``access_*`` and presenter; a refused read is audited as the page's and the command
+line's are. Verify, lock and unlock have their routes per form (routes.py); the dose plan and
+the administration records (dose forms) too."""
 
 from __future__ import annotations
 
@@ -61,6 +62,26 @@ def review_forms(request: HttpRequest, response: HttpResponse, page: Query[Page]
         found = access_review_forms(scope, stage=stage, site=access_site(site) if site else None)
     obj = present_review_forms(found)
     return listing(response, obj, "forms", limit=page.limit, offset=page.offset, form=form)
+
+
+@router.get("/missing", **typed(s.MissingForms), tags=["review"])
+def missing_forms(request: HttpRequest, response: HttpResponse, page: Query[Page],
+                  site: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """The missing forms (the page ``/missing/``): each form a visit whose window has closed
+    expects (for the participant's age) and that was never started, visits marked missed or
+    not applicable left out; by site, oldest window first, with the days since it closed.
+    For the monitor and the data manager, at the sites where they hold the role; a masked
+    reader is never told of an arm-revealing form. Open one with the form's route."""
+    from combat_norse.crf.access import access_missing_forms
+    from combat_norse.crf.presenters import present_missing_forms
+    from combat_norse.sites.access import access_site
+
+    scope = _scope(request)
+    where = access_site(site) if site else None
+    with read_audited(request):
+        found = access_missing_forms(scope, site=where)
+    obj = present_missing_forms(found)
+    return listing(response, obj, "forms", limit=page.limit, offset=page.offset)
 
 
 @router.get("/pharmacy/allocations", **typed(s.PharmacyAllocationsUnmasked), tags=["treatment"])

@@ -994,6 +994,25 @@ class ReviewForms(Out):
     forms: list[ReviewForm]
 
 
+class MissingForm(Out):
+    """A row of ``crf.presenters.present_missing_forms``: a form a visit expects, never
+    started, the visit's window closed (the site's local dates)."""
+
+    study_id: str
+    site: str
+    visit: str
+    form: str
+    target: str | None
+    window_closed_on: str
+    days_overdue: int
+
+
+class MissingForms(Out):
+    """``crf.presenters.present_missing_forms``: the missing forms by site."""
+
+    forms: list[MissingForm]
+
+
 class PharmacyAllocationUnmasked(ParticipantUnmasked):
     """A row of ``allocation.presenters.present_pharmacy_allocations``: ``present_participant``
     for a reader who may see the arm, with the site's zone."""

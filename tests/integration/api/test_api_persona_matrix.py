@@ -14,9 +14,10 @@ from PROTOCOL.md §11/§14), in particular:
   participant data (``role``);
 - only the statistician reaches the randomization list's routes;
 - the pages' own routes answer as the pages do: the audit trail for the data manager and the
-  site's monitor, the review worklist for the monitor (any site: a list) and the data manager,
-  the allocation list for the pharmacist, the closed report for the DSMB member and the
-  statistician (§11), users and roles for the administrator; one's own tokens for everyone.
+  site's monitor, the review worklist and the missing forms for the monitor (any site: a list)
+  and the data manager, the allocation list for the pharmacist, the closed report for the DSMB
+  member and the statistician (§11), users and roles for the administrator; one's own tokens
+  for everyone.
 A route added to the API without a row here (and a request in world.REQUESTS) fails
 :func:`test_every_route_of_the_schema_has_a_request_and_a_row`.
 """
@@ -47,6 +48,7 @@ GET    /forms                                                      ok           
 GET    /me                                                         ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
 GET    /me/tokens                                                  ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
 POST   /me/tokens/{prefix}/revoke                                  ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
+GET    /missing                                                    role                 role                  role           role                 ok               ok          role             role            role               role      ok          role                 role           role                 role
 GET    /participants                                               ok                   ok                    ok             ok                   ok               ok          ok               ok              ok                 ok        ok          ok                   ok             ok                   ok
 GET    /participants/{study_id}                                    ok                   ok                    ok             ok                   ok               ok          ok               role            role               role      other_site  other_site           other_site     other_site           other_site
 GET    /participants/{study_id}/alerts                             ok                   ok                    ok             masked               ok               ok          role             role            role               role      other_site  other_site           other_site     other_site           other_site

@@ -261,6 +261,7 @@ REQUESTS: dict[str, Callable[[W, U], Req]] = {
     # the review, pharmacy, report and administration pages' routes (review_routes, admin_routes)
     "GET /participants/{study_id}/audit": lambda w, u: Req(_pp(w, "/audit")),
     "GET /review/forms": lambda w, u: Req("/review/forms", query={"stage": "sdv"}),
+    "GET /missing": lambda w, u: Req("/missing", query={"site": "YNH"}),
     "GET /pharmacy/allocations": lambda w, u: Req("/pharmacy/allocations"),
     "GET /reports/closed": lambda w, u: Req("/reports/closed"),
     "GET /admin/users": lambda w, u: Req("/admin/users"),
