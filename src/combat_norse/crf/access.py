@@ -245,7 +245,6 @@ def _catalog_forms() -> tuple[Any, ...]:
 # ------------------------------------------------------------------ missing forms (issue 17)
 #: Who reads the missing forms by site (the page ``/missing/``): the monitor and the data manager.
 MISSING_FORMS_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER})
-MAX_MISSING_FORMS = 5000
 
 
 @dataclass(frozen=True)
@@ -270,8 +269,8 @@ def access_missing_forms(
     are not marked missed or not applicable (a visit marked done with a form never started
     keeps it), ordered by site, window close, study id, visit and form. For the monitor and the
     data manager only (refused ``role`` otherwise), the participants of the sites where they
-    hold one of those roles (at most ``MAX_MISSING_FORMS`` rows); never an arm-revealing form at
-    a site where the reader is masked."""
+    hold one of those roles (every row: a list that stops short would hide missing data; the
+    API pages it); never an arm-revealing form at a site where the reader is masked."""
     from combat_norse.crf.actions.visits import local_date
     from combat_norse.crf.catalog import expected_forms
     from combat_norse.crf.models import VisitStatus
@@ -305,7 +304,7 @@ def access_missing_forms(
     order = {f.code: i for i, f in enumerate(_catalog_forms())}
     found.sort(key=lambda m: (m.visit.participant.site.code, m.visit.latest, m.visit.participant
                               .study_id, m.visit.code, order[m.form.code]))  # fmt: skip
-    return found[:MAX_MISSING_FORMS]
+    return found
 
 
 # ------------------------------------------------------------------ review worklists (§14)
