@@ -96,7 +96,7 @@ def access_arm_aggregates(actor: User) -> dict[str, Any]:
 
 
 def access_pharmacy_allocations(actor: User | Scope) -> list[Participant]:
-    """The randomized participants of the pharmacist's site(s), by study id (at most 1000),
+    """The randomized participants of the pharmacist's site(s), by study id (all of them),
     for the pharmacist only (refused ``role`` otherwise; the caller audits a refused read).
     The presenter shows the arm only where the reader may see it."""
     scope = actor if isinstance(actor, Scope) else scope_for(actor)
@@ -104,4 +104,4 @@ def access_pharmacy_allocations(actor: User | Scope) -> list[Participant]:
         raise AccessDenied(Reason.ROLE, "needs pharmacist")
     found = (access_participants(scope, roles=PHARMACY_ROLES)
              .select_related("screening", "allocation").order_by("study_id"))  # fmt: skip
-    return list(found[:1000])
+    return list(found)

@@ -320,7 +320,8 @@ def access_review_forms(
     ``sdv`` (complete or locked, not verified or changed after SDV), ``lock`` (complete and
     verified: ready to lock) or ``locked``. For the monitor and the data manager only (refused
     ``role`` otherwise), the participants of the sites where they hold one of those roles
-    (at most 1000 forms), never an arm-revealing form at a site where the reader is masked."""
+    (every form: a worklist cut short hides work; the API pages it), never an arm-revealing
+    form at a site where the reader is masked."""
     from combat_norse.crf.models import FormStatus, SdvStatus
 
     stages = {
@@ -345,7 +346,7 @@ def access_review_forms(
         .select_related("visit", "participant__site", "participant__screening")
         .order_by("saved_at", "id")
     )  # fmt: skip
-    return [fi for fi in found[:1000]
+    return [fi for fi in found
             if not (fi.form in hidden_forms and scope.is_masked_at(fi.participant.site_id))]
 
 
@@ -376,4 +377,5 @@ def access_participant_audit(user: User | Scope, study_id: str) -> tuple[Partici
         ).values_list("pk", flat=True)]  # fmt: skip
         events = events.exclude(object_type=FormInstance._meta.label, object_id__in=hidden_ids)
         events = events.exclude(object_type=DataQuery._meta.label, object_id__in=hidden_queries)
-    return participant, list(events[:2000])
+    # whole: a trail cut short (it was the oldest 2000) would hide the newest changes
+    return participant, list(events)

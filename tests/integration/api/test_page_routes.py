@@ -48,6 +48,28 @@ def test_the_audit_trail_pages_filters_and_shows_the_forms_saved(world: World, a
     assert api.get("monitor", path)[0] == 200  # the site's monitor too
 
 
+def test_a_long_audit_trail_is_whole_and_ends_with_the_newest_event(
+    world: World, api: Api,
+) -> None:  # fmt: skip
+    """The trail stopped at the oldest 2000 events: a busy participant's newest changes (what a
+    monitor comes to read) were missing, with nothing to say so."""
+    from django.db import transaction
+
+    from combat_norse.audit.api import record_event
+
+    with transaction.atomic():
+        for n in range(2001):
+            record_event(actor=None, action="export", changes={"n": [None, n]},
+                         site_code="YNH", participant_ref=world.p.study_id)  # fmt: skip
+    newest = AuditEvent.objects.filter(participant_ref=world.p.study_id).order_by("-seq")[0]
+    path = f"/participants/{world.p.study_id}/audit"
+    status, last = api.get("datamanager", path, limit=1, offset=2050)
+    total = int(api.last["X-Total-Count"])
+    assert status == 200 and total > 2001
+    status, last = api.get("datamanager", path, limit=1, offset=total - 1)
+    assert status == 200 and [e["seq"] for e in last["events"]] == [newest.seq]
+
+
 def test_a_masked_data_manager_reads_no_dose_in_the_audit_trail(world: World, api: Api) -> None:
     """A reader holding a masked role (here also a sponsor viewer) gets no arm-revealing event,
     item or word, though the same trail shows the dose to an unmasked reader."""
