@@ -57,8 +57,11 @@ _REDACTED_ACTIONS = frozenset(a.value for a in ARM_REVEALING_ACTIONS)
 # (their xids and subtransaction xids, from the locks each holds on its own xid) do not count,
 # nor does an xid that has ended since the snapshot. The sealer's own transaction, when it has
 # written events (a test; in production the sealer writes none before this), may be above
-# xmax: its events are sealable once every xid between xmax and it has ended or belongs to
-# another database (checked for at most 100,000 xids; beyond, it waits for a later run).
+# xmax: its events are sealable once no other transaction of this database holds an xid (a
+# running backend's ``backend_xid``, or a prepared transaction). The xids between xmax and it
+# cannot be tested one by one: another database's committed subtransaction stays "in
+# progress" until its parent ends and holds no lock of its own after its commit, so it looked
+# like one of ours (the sealer then sealed nothing while another database's tests ran).
 HORIZON_SQL = """
 WITH snap AS (SELECT pg_current_snapshot() AS s, pg_current_xact_id_if_assigned() AS own),
 others AS (
@@ -70,10 +73,12 @@ bounds AS (
     SELECT pg_snapshot_xmax(s)::text::bigint AS xmax, own::text::bigint AS own FROM snap)
 SELECT LEAST(
     (SELECT CASE
-        WHEN own IS NOT NULL AND own >= xmax AND own - xmax < 100000 AND NOT EXISTS (
-            SELECT 1 FROM generate_series(xmax, own - 1) AS g(x)
-             WHERE pg_xact_status(g.x::text::xid8) = 'in progress'
-               AND (g.x % 4294967296) NOT IN (SELECT x FROM others))
+        WHEN own IS NOT NULL AND own >= xmax AND NOT EXISTS (
+            SELECT 1 FROM pg_stat_activity a
+             WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+               AND a.backend_xid IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts p
+                           WHERE p.database = current_database())
         THEN own + 1 ELSE xmax END FROM bounds),
     (SELECT min(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
       WHERE x IS DISTINCT FROM snap.own

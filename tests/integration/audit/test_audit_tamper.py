@@ -293,3 +293,30 @@ def test_a_transaction_left_open_in_another_database_does_not_hold_back_sealing(
     finally:
         other.rollback()
         other.close()
+
+
+@pytest.mark.postgres
+def test_another_databases_committed_subtransaction_does_not_hold_sealing_back() -> None:
+    """A released savepoint in another database's open transaction (every Django test and
+    most applications make them) has an xid that stays "in progress" until its parent ends
+    but holds no lock of its own: the horizon took it for one of this database's and sealed
+    nothing (the audit tests failed by the dozen while another test suite ran beside them).
+    This test writes nothing before the other transaction has its xids, so its own xid is
+    above them, the case the horizon has to decide."""
+    import psycopg
+
+    params = connection.settings_dict
+    other = psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432,
+                            user=params["USER"] or "postgres", dbname="postgres")  # fmt: skip
+    try:
+        other.execute("CREATE TEMP TABLE scratch (n int)")  # the parent's xid
+        other.execute("SAVEPOINT s")
+        other.execute("INSERT INTO scratch VALUES (1)")  # a subtransaction's xid ...
+        other.execute("RELEASE SAVEPOINT s")  # ... committed into its still-open parent
+        with transaction.atomic():
+            for n in range(3):
+                record_event(actor=None, action="export", changes={"rows": [None, n]})
+        assert seal_pending() == 4  # the three and the trail's start
+    finally:
+        other.rollback()
+        other.close()
