@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, browser_or_skip
-from .test_pages_in_browser import PHONE, Checks, _enrolled, _session_cookie, trial_team
+from .test_pages_in_browser import PHONE, Checks, _enrolled, signed_in_page, trial_team
 
 pytestmark = [pytest.mark.req("#17", "§7", "§11", "§14"), pytest.mark.django_db(transaction=True)]
 
@@ -48,10 +48,7 @@ def browser(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def _page_as(browser: Any, user: Any, live_server: Any) -> tuple[Any, Any]:
     context = browser.new_context(viewport=PHONE, device_scale_factor=1)
-    context.add_cookies([_session_cookie(user, live_server)])
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    return context, page
+    return context, signed_in_page(context, user, live_server)
 
 
 def _baseline(coord: Any, study_id: str) -> None:

@@ -81,6 +81,15 @@ def _session_cookie(user: Any, live_server: Any) -> dict[str, Any]:
             "url": live_server.url}  # fmt: skip
 
 
+def signed_in_page(context: Any, user: Any, live_server: Any, *cookies: dict[str, Any]) -> Any:
+    """A new page of ``context`` signed in as ``user`` (with ``cookies`` besides), waiting at
+    most 20 s for anything."""
+    context.add_cookies([_session_cookie(user, live_server), *cookies])
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
 # The elements whose removal narrows the page (margins count, which bounding boxes miss).
 WIDER_THAN_VIEWPORT = """() => { const out = []; const d = document.documentElement;
   for (const e of document.querySelectorAll('body *')) {
@@ -144,9 +153,7 @@ def _local(hours_ago: float) -> str:
 def test_coordinator_screens_consents_enrolls_and_randomizes_on_a_phone(
     world: dict[str, Any], live_server: Any, phone: Any
 ) -> None:
-    phone.add_cookies([_session_cookie(world["coord.ynh"], live_server)])
-    page = phone.new_page()
-    page.set_default_timeout(20_000)
+    page = signed_in_page(phone, world["coord.ynh"], live_server)
     check = Checks(page)
     page.goto(f"{live_server.url}/")
     check("1-home-due-work")
@@ -276,9 +283,7 @@ def test_a_query_is_raised_answered_in_place_and_closed_in_the_browser(
     do_save_form(coord, participant.study_id, "baseline", "baseline", {"weight_kg": 72.5})
     form_url = (f"{live_server.url}/participants/{participant.study_id}"
                 "/visits/baseline/forms/baseline/")
-    phone.add_cookies([_session_cookie(monitor, live_server)])
-    page = phone.new_page()
-    page.set_default_timeout(20_000)
+    page = signed_in_page(phone, monitor, live_server)
     check = Checks(page)
     page.goto(form_url)
     page.select_option("#query-item", "weight_kg")
@@ -290,9 +295,7 @@ def test_a_query_is_raised_answered_in_place_and_closed_in_the_browser(
     query_id = card.get_attribute("id")
 
     other = phone.browser.new_context(viewport=PHONE)
-    other.add_cookies([_session_cookie(coord, live_server)])
-    site_page = other.new_page()
-    site_page.set_default_timeout(20_000)
+    site_page = signed_in_page(other, coord, live_server)
     site_page.goto(f"{live_server.url}/queries/")
     site_page.fill(f"#{query_id} textarea[name=text]", "Weighed again: 72.5 kg")
     site_page.click(f"#{query_id} button:has-text('Answer')")

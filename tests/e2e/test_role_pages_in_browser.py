@@ -15,6 +15,7 @@ from .test_pages_in_browser import (
     _enrolled,
     _session_cookie,
     phone,
+    signed_in_page,
     trial_team,
 )
 
@@ -34,9 +35,7 @@ def test_the_statistician_sets_up_a_list_and_the_dsmb_reads_the_closed_report(
 ) -> None:
     from combat_norse.allocation.actions import do_randomize
 
-    phone.add_cookies([_session_cookie(people["statistician"], live_server)])
-    page = phone.new_page()
-    page.set_default_timeout(20_000)
+    page = signed_in_page(phone, people["statistician"], live_server)
     check = Checks(page)
     page.goto(f"{live_server.url}/randomization/setup/")
     check("s1-list-setup")
@@ -56,9 +55,7 @@ def test_the_statistician_sets_up_a_list_and_the_dsmb_reads_the_closed_report(
     for _ in range(2):
         do_randomize(coord, _enrolled(coord))
     dsmb = phone.browser.new_context(viewport={"width": 390, "height": 844})
-    dsmb.add_cookies([_session_cookie(people["dsmb"], live_server)])
-    page = dsmb.new_page()
-    page.set_default_timeout(20_000)
+    page = signed_in_page(dsmb, people["dsmb"], live_server)
     check_dsmb = Checks(page)
     page.goto(f"{live_server.url}/")
     page.click(".usa-menu-btn")  # the navigation folds into a menu at 390 px
@@ -123,10 +120,8 @@ def test_the_interview_form_speaks_the_readers_language(
     people: dict[str, Any], live_server: Any, phone: Any
 ) -> None:
     participant = _enrolled(people["coord.ynh"])
-    phone.add_cookies([_session_cookie(people["coord.ynh"], live_server),
-                       {"name": "django_language", "value": "fr", "url": live_server.url}])
-    page = phone.new_page()
-    page.set_default_timeout(20_000)
+    page = signed_in_page(phone, people["coord.ynh"], live_server,
+                          {"name": "django_language", "value": "fr", "url": live_server.url})
     check = Checks(page)
     page.goto(f"{live_server.url}/participants/{participant.study_id}/visits/interview/forms/"
               "interview/")  # fmt: skip
