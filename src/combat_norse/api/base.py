@@ -155,6 +155,20 @@ def actor(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
 
 
+def site_named(code: str | None) -> Any:
+    """The site a ``site`` filter names (404 ``site`` for an unknown code), None without one."""
+    from combat_norse.sites.access import access_site
+
+    return access_site(code) if code else None
+
+
+def reader_scope(request: HttpRequest) -> Any:
+    """The token user's :class:`~combat_norse.sites.access.Scope` (their memberships now)."""
+    from combat_norse.sites.access import scope_for
+
+    return scope_for(actor(request))
+
+
 @contextmanager
 def read_audited(request: HttpRequest) -> Iterator[None]:
     """A refused read is audited as the pages' and the command line's are."""

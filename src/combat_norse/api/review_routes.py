@@ -14,16 +14,11 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from combat_norse.api import schemas as s
-from combat_norse.api.base import actor, listing, read_audited, typed
+from combat_norse.api.base import actor, listing, read_audited, reader_scope, site_named, typed
 from combat_norse.api.routes import Id, Page
 
 router = Router()
 
-
-def _scope(request: HttpRequest) -> Any:
-    from combat_norse.sites.access import scope_for
-
-    return scope_for(actor(request))
 
 
 @router.get("/participants/{study_id}/audit", **typed(s.AuditTrail), tags=["audit"])
@@ -35,7 +30,7 @@ def audit_trail(request: HttpRequest, response: HttpResponse, study_id: Id,
     from combat_norse.crf.access import access_participant_audit
     from combat_norse.crf.presenters import present_audit_trail
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     with read_audited(request):
         participant, events = access_participant_audit(scope, study_id)
     obj = present_audit_trail(participant, events, scope)
@@ -55,11 +50,10 @@ def review_forms(request: HttpRequest, response: HttpResponse, page: Query[Page]
     ``lock`` and ``unlock`` routes."""
     from combat_norse.crf.access import access_review_forms
     from combat_norse.crf.presenters import present_review_forms
-    from combat_norse.sites.access import access_site
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     with read_audited(request):
-        found = access_review_forms(scope, stage=stage, site=access_site(site) if site else None)
+        found = access_review_forms(scope, stage=stage, site=site_named(site))
     obj = present_review_forms(found)
     return listing(response, obj, "forms", limit=page.limit, offset=page.offset, form=form)
 
@@ -74,10 +68,9 @@ def missing_forms(request: HttpRequest, response: HttpResponse, page: Query[Page
     reader is never told of an arm-revealing form. Open one with the form's route."""
     from combat_norse.crf.access import access_missing_forms
     from combat_norse.crf.presenters import present_missing_forms
-    from combat_norse.sites.access import access_site
 
-    scope = _scope(request)
-    where = access_site(site) if site else None
+    scope = reader_scope(request)
+    where = site_named(site)
     with read_audited(request):
         found = access_missing_forms(scope, site=where)
     obj = present_missing_forms(found)
@@ -92,10 +85,10 @@ def pharmacy_allocations(request: HttpRequest, response: HttpResponse, page: Que
     held, missed) are ``GET /participants/{study_id}/treatment``."""
     from combat_norse.allocation.access import access_pharmacy_allocations
     from combat_norse.allocation.presenters import present_pharmacy_allocations
-    from combat_norse.sites.access import access_site
 
-    scope = _scope(request)
-    code = access_site(site).code if site else None
+    scope = reader_scope(request)
+    where = site_named(site)
+    code = where.code if where else None
     with read_audited(request):
         found = access_pharmacy_allocations(scope)
     obj = present_pharmacy_allocations(found, scope)

@@ -20,6 +20,8 @@ from combat_norse.api.base import (
     actor,
     listing,
     read_audited,
+    reader_scope,
+    site_named,
     typed,
     with_warnings,
 )
@@ -34,12 +36,6 @@ class Page(Schema):
     offset: int = Field(0, ge=0, le=10**9, description="skip this many rows first")
 
 
-def _site(code: str | None) -> Any:
-    from combat_norse.sites.access import access_site
-
-    return access_site(code) if code else None
-
-
 def _user_named(username: str, option: str) -> Any:
     """The active user an option names; bad input naming the option otherwise (as the command
     line's ``active_user``)."""
@@ -50,11 +46,6 @@ def _user_named(username: str, option: str) -> Any:
     except NotFound:
         raise BadInput(option, f"{option}: unknown or inactive user {username!r}") from None
 
-
-def _scope(request: HttpRequest) -> Any:
-    from combat_norse.sites.access import scope_for
-
-    return scope_for(actor(request))
 
 
 # ---------------------------------------------------------------- who am I
@@ -127,10 +118,10 @@ def screening_list(request: HttpRequest, response: HttpResponse, page: Query[Pag
     from combat_norse.participants.access import access_screenings
     from combat_norse.participants.presenters import present_screening
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     entries = access_screenings(scope).order_by("screening_id")
     if site:
-        entries = entries.filter(site=_site(site))
+        entries = entries.filter(site=site_named(site))
     obj = {"screenings": [present_screening(e, scope) for e in entries]}
     return listing(response, obj, "screenings", limit=page.limit, offset=page.offset)
 
@@ -140,7 +131,7 @@ def screening_show(request: HttpRequest, screening_id: Id) -> dict[str, Any]:
     from combat_norse.participants.access import access_screening
     from combat_norse.participants.presenters import present_screening
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     with read_audited(request):
         entry = access_screening(scope, screening_id)
     return present_screening(entry, scope)
@@ -153,7 +144,7 @@ def screening_not_enrolled(request: HttpRequest, screening_id: Id,
     from combat_norse.participants.presenters import present_not_enrolled
 
     entry = do_record_not_enrolled(actor(request), screening_id, body.reason)
-    return present_not_enrolled(entry, _scope(request))
+    return present_not_enrolled(entry, reader_scope(request))
 
 
 class ConsentIn(In):
@@ -184,7 +175,7 @@ def enroll(request: HttpRequest, screening_id: Id, body: EnrollIn) -> dict[str, 
 
     participant = do_enroll(actor(request), screening_id,
                             observational_reason=body.observational_reason)  # fmt: skip
-    return present_enrollment(participant, _scope(request))
+    return present_enrollment(participant, reader_scope(request))
 
 
 # ---------------------------------------------------------------- participants
@@ -195,10 +186,10 @@ def participant_list(request: HttpRequest, response: HttpResponse, page: Query[P
     from combat_norse.participants.access import access_participants
     from combat_norse.participants.presenters import present_participant
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     found = access_participants(scope).select_related("screening").order_by("study_id")
     if site:
-        found = found.filter(site=_site(site))
+        found = found.filter(site=site_named(site))
     obj = {"participants": [present_participant(p, scope) for p in found]}
     return listing(response, obj, "participants", limit=page.limit, offset=page.offset)
 
@@ -209,7 +200,7 @@ def participant_show(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.participants.access import access_participant
     from combat_norse.participants.presenters import present_participant
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     with read_audited(request):
         participant = access_participant(scope, study_id)
     return present_participant(participant, scope)
@@ -377,7 +368,7 @@ def randomize(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.allocation.actions import do_randomize
     from combat_norse.allocation.presenters import present_allocation
 
-    return present_allocation(do_randomize(actor(request), study_id), _scope(request))
+    return present_allocation(do_randomize(actor(request), study_id), reader_scope(request))
 
 
 class ReauthIn(In):
@@ -393,7 +384,7 @@ def allocation_error(request: HttpRequest, study_id: Id, body: ReauthIn) -> dict
 
     allocation = do_mark_allocation_error(actor(request), study_id, reason=body.reason,
                                           password=body.password)  # fmt: skip
-    return present_allocation_error(allocation, _scope(request))
+    return present_allocation_error(allocation, reader_scope(request))
 
 
 @router.post("/participants/{study_id}/unmask", **typed(s.DeliberateUnmaskingUnmasked),
@@ -404,7 +395,7 @@ def unmask(request: HttpRequest, study_id: Id, body: ReauthIn) -> dict[str, Any]
 
     unmasking, _arm = do_unmask(actor(request), study_id, reason=body.reason,
                                 password=body.password)  # fmt: skip
-    return present_deliberate_unmasking(unmasking, _scope(request))
+    return present_deliberate_unmasking(unmasking, reader_scope(request))
 
 
 class UnmaskingIn(In):
@@ -443,7 +434,7 @@ def forms(request: HttpRequest, dictionary: bool = False) -> dict[str, Any]:
     """The data dictionary (a masked user gets no arm-revealing form or item)."""
     from combat_norse.crf.presenters import present_forms
 
-    out: dict[str, Any] = present_forms(_scope(request), full=dictionary)
+    out: dict[str, Any] = present_forms(reader_scope(request), full=dictionary)
     return out
 
 
@@ -453,7 +444,7 @@ def visits(request: HttpRequest, response: HttpResponse, study_id: Id,
     from combat_norse.crf.access import access_visits
     from combat_norse.crf.presenters import present_visits
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     with read_audited(request):
         participant, found, saved = access_visits(scope, study_id)
     obj = present_visits(participant, found, saved, scope)
@@ -491,7 +482,7 @@ def form_save(request: HttpRequest, study_id: Id, visit: str, form: str,
     found, queries = do_save_form(actor(request), study_id, visit, form, body.values,
                                   instance=body.instance, reason=body.reason,
                                   if_version=body.if_version)  # fmt: skip
-    out: dict[str, Any] = present_form_save(found, queries, _scope(request))
+    out: dict[str, Any] = present_form_save(found, queries, reader_scope(request))
     return out
 
 
@@ -506,7 +497,7 @@ def form_show(request: HttpRequest, study_id: Id, visit: str, form: str,
     from combat_norse.crf.actions.forms import form_def
     from combat_norse.crf.presenters import present_form
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     definition = form_def(form)
     with read_audited(request):
         participant, found = access_form(scope, study_id, visit, definition, q.instance)
@@ -565,7 +556,7 @@ def sign(request: HttpRequest, study_id: Id, body: SignIn) -> dict[str, Any]:
     from combat_norse.crf.presenters import present_signed
 
     signature = do_sign(actor(request), study_id, meaning=body.meaning, password=body.password)
-    out: dict[str, Any] = present_signed(signature, _scope(request))
+    out: dict[str, Any] = present_signed(signature, reader_scope(request))
     return out
 
 
@@ -574,7 +565,7 @@ def signatures(request: HttpRequest, study_id: Id) -> dict[str, Any]:
     from combat_norse.crf.access import access_signatures
     from combat_norse.crf.presenters import present_signatures
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     with read_audited(request):
         participant, found = access_signatures(scope, study_id)
     out: dict[str, Any] = present_signatures(participant, found, scope)
@@ -592,9 +583,9 @@ def queries(request: HttpRequest, response: HttpResponse, page: Query[Page],
     from combat_norse.crf.access import access_queries
     from combat_norse.crf.presenters import present_queries
 
-    scope = _scope(request)
+    scope = reader_scope(request)
     with read_audited(request):
-        found = list(access_queries(scope, site=_site(site), status=status))
+        found = list(access_queries(scope, site=site_named(site), status=status))
     obj: dict[str, Any] = present_queries(found, scope)
     return listing(response, obj, "queries", limit=page.limit, offset=page.offset,
                    visit=visit, form=form)  # fmt: skip
@@ -605,7 +596,7 @@ def query_summary(request: HttpRequest, site: str | None = None) -> dict[str, An
     from combat_norse.crf.access import query_counts
 
     with read_audited(request):
-        return {"summary": query_counts(_scope(request), site=_site(site))}
+        return {"summary": query_counts(reader_scope(request), site=site_named(site))}
 
 
 class RaiseIn(In):
@@ -671,9 +662,9 @@ def due(request: HttpRequest, site: str | None = None) -> dict[str, Any]:
     from combat_norse.safety.access import access_due_work
     from combat_norse.safety.presenters import present_due_work
 
-    where = _site(site)
+    where = site_named(site)
     now = timezone.now()
-    found = access_due_work(_scope(request), site=where, now=now)
+    found = access_due_work(reader_scope(request), site=where, now=now)
     out: dict[str, Any] = present_due_work(found, where.code if where is not None else None, now)
     return out
 
@@ -685,7 +676,7 @@ def safety_clocks(request: HttpRequest, response: HttpResponse, page: Query[Page
     from combat_norse.safety.access import access_clocks
     from combat_norse.safety.presenters import present_clocks
 
-    clocks = access_clocks(actor(request), site=_site(site), include_withdrawn=all)
+    clocks = access_clocks(actor(request), site=site_named(site), include_withdrawn=all)
     obj: dict[str, Any] = present_clocks(clocks, timezone.now())
     return listing(response, obj, "clocks", limit=page.limit, offset=page.offset, status=status)
 
@@ -711,8 +702,8 @@ def safety_events(request: HttpRequest, site: str | None = None,
     from combat_norse.safety.access import access_adverse_events
     from combat_norse.safety.presenters import present_adverse_events
 
-    scope = _scope(request)
-    events = access_adverse_events(scope, site=_site(site), unresolved=unresolved)
+    scope = reader_scope(request)
+    events = access_adverse_events(scope, site=site_named(site), unresolved=unresolved)
     out: dict[str, Any] = present_adverse_events(events, scope)
     return out
 
@@ -771,5 +762,5 @@ def treatment_deviations(request: HttpRequest, site: str | None = None,
     from combat_norse.safety.access import access_deviations
     from combat_norse.safety.presenters import present_deviation
 
-    rows = access_deviations(actor(request), site=_site(site), include_cleared=all)
+    rows = access_deviations(actor(request), site=site_named(site), include_cleared=all)
     return {"deviations": [present_deviation(d) for d in rows]}

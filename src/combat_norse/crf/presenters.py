@@ -49,11 +49,6 @@ def present_forms(scope: Scope, *, full: bool = False) -> dict[str, Any]:
     return {"forms": out}
 
 
-def expected_forms(visit_code: str) -> list[FormDef]:
-    """The forms a visit collects once (repeating forms are added at ``unscheduled``)."""
-    return catalog.expected_forms(visit_code)
-
-
 def present_visits(
     participant: Participant,
     visits: Iterable[Visit],
@@ -78,7 +73,7 @@ def present_visits(
                 entry["instance"] = fi.number
             forms.append(entry)
             seen.add(fi.form)
-        for f in expected_forms(v.code):
+        for f in catalog.expected_forms(v.code):
             if f.code not in seen and not (masked and f.arm_revealing):
                 forms.append({"form": f.code, "status": FormStatus.NOT_STARTED.value})
         rows.append({

@@ -11,7 +11,6 @@ changed since) when the stored version is another. One event per save lists each
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -53,7 +52,6 @@ DOSE_ROLES = SITE_ENTRY_ROLES | {Role.PHARMACIST}
 OUTCOME_ROLES = frozenset({Role.OUTCOME_ASSESSOR})
 VERIFY_ROLES = frozenset({Role.MONITOR})
 LOCK_ROLES = frozenset({Role.DATA_MANAGER})
-_PATTERN = re.compile(r"^(annual|inpatient_day)_(\d{1,3})$")
 
 
 def form_def(code: str, version: int | None = None) -> FormDef:
@@ -61,11 +59,6 @@ def form_def(code: str, version: int | None = None) -> FormDef:
         return catalog.form(code, version)
     except KeyError:
         raise BadInput("form", f"unknown form {code[:40]!r}") from None
-
-
-def _visit_kind(code: str) -> str:
-    m = _PATTERN.match(code)
-    return f"{m.group(1)}_N" if m else code
 
 
 def _writer_roles(form: FormDef) -> frozenset[str]:
@@ -179,7 +172,7 @@ def do_save_form(
     if not isinstance(data, Mapping):
         raise BadInput("file", "expected a JSON object of item codes and values")
     form = form_def(form_code)
-    if _visit_kind(visit_code) not in form.visits:
+    if catalog.visit_kind(visit_code) not in form.visits:
         raise BadInput("visit", f"form {form.code} is not collected at visit {visit_code[:40]}")
     participant = participant_by_study_id(participant)
     attempt = Attempt.on(AuditAction.FORM_SAVE, participant)
